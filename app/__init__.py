@@ -1,0 +1,81 @@
+"""The Flask application factory: the one place the service is wired together."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.routing import BaseConverter
+
+from app.auth import Keyring
+from app.config import Settings
+from app.errors import register_error_handlers
+from app.eventstore import open_ledger
+from app.http import install_request_hooks
+from app.schemas.common import ErrorEnvelopeSchema
+from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictInteger, Text
+from app.services import Services, SystemClock
+from domain.clock import Clock, RandomBytes
+from domain.ledger import SpinLedger
+
+
+class ExternalIdConverter(BaseConverter):
+    regex = EXTERNAL_ID_PATTERN.strip("^$")
+
+
+class SpinledgerApi(Api):
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+    DEFAULT_ERROR_RESPONSE_NAME = "Error"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    ledger: SpinLedger | None = None,
+    random_bytes: RandomBytes = os.urandom,
+) -> Flask:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    if ledger is None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL and sets it)")
+        ledger = open_ledger(
+            settings.database_url, clock, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow
+        )
+
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="spinledger",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["spinledger"] = Services(
+        settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
+        random_bytes=random_bytes,
+    )
+    app.url_map.converters["extid"] = ExternalIdConverter
+    app.url_map.strict_slashes = False
+
+    api = SpinledgerApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "API key from SPINLEDGER_API_KEYS"},
+    }}})
+    api.register_converter(ExternalIdConverter, lambda _: {"type": "string", "pattern": EXTERNAL_ID_PATTERN})
+    api.register_field(Money, "string", None)
+    api.register_field(Instant, "string", "date-time")
+    api.register_field(StrictInteger, "integer", None)
+    api.register_field(Text, "string", None)
+
+    from app.api import awards, ops, players, promotions
+
+    for module in (players, promotions, awards, ops):
+        api.register_blueprint(module.blp)
+
+    install_request_hooks(app)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from app.auth import require_scope
+from app.http import Blueprint
+from app.schemas.players import PlayerProfileSchema, PlayerSchema, SelfExclusionRequestSchema, SelfExclusionSchema
+from app.services import ledger
+from domain.requests import PlayerProfile
+
+blp = Blueprint("players", __name__, url_prefix="/api/v1", description="Players: register, read, self-exclude")
+
+
+@blp.route("/players/<extid:player_id>", methods=["PUT"])
+@require_scope("players:write")
+@blp.arguments(PlayerProfileSchema)
+@blp.response(200, PlayerSchema, description="updated (or unchanged)")
+@blp.alt_response(201, schema=PlayerSchema, description="registered")
+def put_player(profile: PlayerProfile, player_id: str) -> Any:
+    view, created = ledger().register_player(player_id, profile)
+    return view, 201 if created else 200
+
+
+@blp.route("/players/<extid:player_id>", methods=["GET"])
+@require_scope("players:write", "awards:read")
+@blp.response(200, PlayerSchema)
+def get_player(player_id: str) -> Any:
+    return ledger().get_player(player_id)
+
+
+@blp.route("/players/<extid:player_id>/self-exclusion", methods=["POST"])
+@require_scope("players:write")
+@blp.arguments(SelfExclusionRequestSchema)
+@blp.response(200, SelfExclusionSchema)
+def start_self_exclusion(body: dict[str, str], player_id: str) -> Any:
+    return ledger().start_self_exclusion(player_id, body["period"])

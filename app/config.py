@@ -1,0 +1,82 @@
+"""Settings: every environment variable the service reads, parsed once, with its default."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Mapping
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the service cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: Mapping[str, object] = field(default_factory=dict)
+    web_concurrency: int = 2
+    web_threads: int = 8
+    db_pool_size: int = 8
+    db_pool_max_overflow: int = 8
+    session_ttl_seconds: int = 3600
+    reconcile_cron: str = "0 2 * * *"
+    drift_alert_pct: Decimal = Decimal("0.5")
+    alert_webhook_url: str | None = None
+    audit_raw_retention_days: int = 90
+    data_dir: str = "var"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            api_keys=_api_keys(env.get("SPINLEDGER_API_KEYS", "{}")),
+            web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
+            web_threads=_int(env, "WEB_THREADS", 8),
+            db_pool_size=_int(env, "DB_POOL_SIZE", 8),
+            db_pool_max_overflow=_int(env, "DB_POOL_MAX_OVERFLOW", 8),
+            session_ttl_seconds=_int(env, "SESSION_TTL_SECONDS", 3600),
+            reconcile_cron=env.get("RECONCILE_CRON", "0 2 * * *"),
+            drift_alert_pct=_decimal(env, "DRIFT_ALERT_PCT", "0.5"),
+            alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
+            audit_raw_retention_days=_int(env, "AUDIT_RAW_RETENTION_DAYS", 90),
+            data_dir=env.get("SPINLEDGER_DATA_DIR", "var"),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    raw = env.get(name) or default
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be a decimal number, got {raw!r}") from None
+
+
+def _api_keys(raw: str) -> Mapping[str, object]:
+    try:
+        keys = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"SPINLEDGER_API_KEYS is not valid JSON: {error}") from None
+    if not isinstance(keys, dict):
+        raise ConfigError('SPINLEDGER_API_KEYS must be a JSON object {"<key>": ["scope", ...]}')
+    return keys

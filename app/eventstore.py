@@ -1,0 +1,89 @@
+"""The PostgreSQL event store: the eventsourcing recorder, plus reading many streams in one round trip."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+from app.database import eventsourcing_env
+from domain.clock import Clock
+from domain.ledger import SpinLedger
+
+logger = logging.getLogger(__name__)
+
+# Serialises schema creation when several processes start at once.
+SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
+
+
+class SpinledgerRecorder(PostgresApplicationRecorder):
+    """Adds ``read_streams``: every requested stream from its latest snapshot, in one query."""
+
+    def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:  # type: ignore[no-untyped-def]
+        super().__init__(datastore, events_table_name=events_table_name)
+        snapshots_table = events_table_name.removesuffix("_events") + "_snapshots"
+        schema = sql.Identifier(self.datastore.schema)
+        self._read_streams_statement = sql.SQL(
+            "WITH snap AS ("
+            "  SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state"
+            "  FROM {schema}.{snapshots} WHERE originator_id = ANY(%(ids)s)"
+            "  ORDER BY originator_id, originator_version DESC)"
+            " SELECT originator_id, originator_version, topic, state, 0 AS kind FROM snap"
+            " UNION ALL"
+            " SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind"
+            " FROM {schema}.{events} e LEFT JOIN snap s ON s.originator_id = e.originator_id"
+            " WHERE e.originator_id = ANY(%(ids)s) AND e.originator_version > COALESCE(s.originator_version, 0)"
+            " ORDER BY originator_id, kind, originator_version"
+        ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name))
+
+    def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        streams: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._read_streams_statement, {"ids": list(originator_ids)}, prepare=True)
+            for row in curs.fetchall():
+                streams.setdefault(row["originator_id"], []).append(
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    )
+                )
+        return streams
+
+
+def ledger_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[str, str]:
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": f"{SpinledgerRecorder.__module__}:{SpinledgerRecorder.__qualname__}",
+        **eventsourcing_env(database_url),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(max_overflow),
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+        "CREATE_TABLE": "y",
+    }
+
+
+@contextmanager
+def schema_lock(database_url: str) -> Iterator[None]:
+    """Held while tables are created, so concurrent starts don't race on ``CREATE ... IF NOT EXISTS``."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK_KEY])
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
+
+
+def open_ledger(database_url: str, clock: Clock, *, pool_size: int = 8, max_overflow: int = 8) -> SpinLedger:
+    with schema_lock(database_url):
+        return SpinLedger(ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow), clock=clock)

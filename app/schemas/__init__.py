@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the only place requests are parsed and responses are shaped."""

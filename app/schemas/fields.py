@@ -1,0 +1,84 @@
+"""Fields with the wire rules of DESIGN §4: money as two-decimal strings, UTC instants, strict integers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+from app.timefmt import format_instant
+from domain.errors import ValidationFailed
+from domain.money import format_amount, parse_amount
+
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+EXTERNAL_ID = re.compile(EXTERNAL_ID_PATTERN)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Money(fields.Field):
+    """A decimal string with exactly two decimals (``"1.10"``); a JSON number is refused."""
+
+    def _serialize(self, value: Decimal | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else format_amount(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        try:
+            amount = parse_amount(value, attr or "amount")
+        except ValidationFailed as error:
+            raise ValidationError(error.message.removeprefix(f"{attr} ")) from None
+        if amount <= 0:
+            raise ValidationError("must be greater than zero")
+        return amount
+
+
+class Instant(fields.DateTime):
+    """ISO-8601 with an explicit offset on input; UTC with milliseconds and ``Z`` on output."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else format_instant(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValidationError("must be an ISO-8601 date-time string such as 2026-01-01T00:00:00Z")
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise ValidationError("must carry a UTC offset, such as 2026-01-01T00:00:00Z")
+        return parsed.astimezone(timezone.utc)
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: no strings, floats or booleans."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("must be a JSON integer")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Text(fields.String):
+    """Free text: printable, bounded."""
+
+    def __init__(self, max_length: int, **kwargs: Any):
+        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ValidationError("must not contain control characters")
+        return text
+
+
+def external_id(**kwargs: Any) -> fields.String:
+    """An id chosen by the caller (player, promotion): letters, digits and ``. _ : -``, at most 64."""
+    return fields.String(
+        validate=validate.Regexp(EXTERNAL_ID_PATTERN, error="must be 1-64 letters, digits or . _ : -"), **kwargs
+    )

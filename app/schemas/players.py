@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
+
+from app.schemas.fields import Instant, Money
+from app.schemas.awards import AwardStatusSchema
+from domain.player import SELF_EXCLUSION_MONTHS
+from domain.requests import PlayerProfile
+
+
+class PlayerProfileSchema(Schema):
+    region = fields.String(required=True, validate=validate.Length(max=6), metadata={"example": "CA-ON"})
+    birth_date = fields.Date(required=True, metadata={"example": "1990-04-01"})
+    currency = fields.String(required=True, validate=validate.Length(equal=3), metadata={"example": "CAD"})
+
+    @post_load
+    def to_profile(self, data: dict[str, Any], **_: Any) -> PlayerProfile:
+        return PlayerProfile(**data)
+
+
+class PlayerSchema(Schema):
+    player_id = fields.String(required=True)
+    region = fields.String(required=True)
+    birth_date = fields.Date(required=True)
+    currency = fields.String(required=True)
+    balance = Money(required=True)
+    self_excluded_until = Instant(allow_none=True, required=True)
+    awards = fields.List(fields.Nested(AwardStatusSchema), required=True, metadata={"description": "active awards"})
+    bonus_block = fields.Dict(allow_none=True, required=True)
+
+
+class SelfExclusionRequestSchema(Schema):
+    period = fields.String(required=True, validate=validate.OneOf(list(SELF_EXCLUSION_MONTHS)))
+
+
+class SelfExclusionSchema(Schema):
+    player_id = fields.String(required=True)
+    self_excluded_until = Instant(required=True)
+    awards_cancelled = fields.List(fields.String(), required=True)

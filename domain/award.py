@@ -1,0 +1,105 @@
+"""The Award aggregate: free spins granted to one player under one idempotency key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AwardNotCancellable
+from domain.ids import award_id_for_key
+
+ACTIVE, COMPLETED, EXPIRED, CANCELLED = "active", "completed", "expired", "cancelled"
+
+
+class Award(Aggregate):
+    @staticmethod
+    def stream_id(idempotency_key: str) -> UUID:
+        return award_id_for_key(idempotency_key)
+
+    @classmethod
+    def grant(cls, *, at: datetime, idempotency_key: str, **fields: Any) -> Award:
+        return cls._create(
+            cls.FreeSpinsAwarded,
+            id=cls.stream_id(idempotency_key),
+            idempotency_key=idempotency_key,
+            timestamp=at,
+            **fields,
+        )
+
+    class FreeSpinsAwarded(Aggregate.Created):
+        player_id: str
+        promo_id: str
+        game_code: str
+        spins: int
+        bet_per_spin: Decimal
+        currency: str
+        expires_at: datetime
+        requested_expires_at: datetime | None
+        client_issued_at: datetime | None
+        request_id: str | None
+        idempotency_key: str
+        fingerprint: str
+        terms: dict[str, Any]
+
+    @event(FreeSpinsAwarded)
+    def __init__(
+        self,
+        player_id: str,
+        promo_id: str,
+        game_code: str,
+        spins: int,
+        bet_per_spin: Decimal,
+        currency: str,
+        expires_at: datetime,
+        requested_expires_at: datetime | None,
+        client_issued_at: datetime | None,
+        request_id: str | None,
+        idempotency_key: str,
+        fingerprint: str,
+        terms: dict[str, Any],
+    ) -> None:
+        self.player_id = player_id
+        self.promo_id = promo_id
+        self.game_code = game_code
+        self.spins_awarded = spins
+        self.bet_per_spin = bet_per_spin
+        self.currency = currency
+        self.expires_at = expires_at
+        self.idempotency_key = idempotency_key
+        self.fingerprint = fingerprint
+        self.spins_used = 0
+        self.spins_forfeited = 0
+        self.total_win = Decimal("0.00")
+        self.cancelled_at: datetime | None = None
+
+    @property
+    def issued_at(self) -> datetime:
+        return self.created_on
+
+    @property
+    def unplayed(self) -> int:
+        return self.spins_awarded - self.spins_used - self.spins_forfeited
+
+    def status_at(self, at: datetime) -> str:
+        if self.cancelled_at is not None:
+            return CANCELLED
+        if self.spins_used == self.spins_awarded:
+            return COMPLETED
+        if at >= self.expires_at:
+            return EXPIRED
+        return ACTIVE
+
+    def cancel(self, reason: str, at: datetime) -> None:
+        status = self.status_at(at)
+        if status != ACTIVE:
+            raise AwardNotCancellable(f"award is {status} and cannot be cancelled")
+        self._record_cancellation(reason=reason, spins_forfeited=self.unplayed, timestamp=at)
+
+    @event("AwardCancelled")
+    def _record_cancellation(self, reason: str, spins_forfeited: int, timestamp: datetime) -> None:
+        self.cancelled_at = timestamp
+        self.spins_forfeited += spins_forfeited

@@ -1,0 +1,323 @@
+"""The spinledger Application: every use case of the award service, one method each."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from domain.award import ACTIVE, Award
+from domain.clock import Clock
+from domain.eligibility import AwardContext, check_award
+from domain.errors import (
+    AwardNotFound,
+    ConcurrentModification,
+    DomainError,
+    ExpiredPromotion,
+    IdempotencyKeyReused,
+    PlayerNotFound,
+    PromotionNotFound,
+    ValidationFailed,
+)
+from domain.player import SELF_EXCLUSION_MONTHS, Player
+from domain.promotion import AWARD_TYPE_FREE_SPINS, Promotion, PromotionTerms
+from domain.requests import AwardRequest, PlayerProfile
+from domain.views import AwardOutcome, AwardReceipt, AwardStatus, Page, PlayerView, PromotionView, SelfExclusion
+from domain.windows import add_months
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+AwardResult = AwardOutcome | DomainError
+
+
+class StreamReader(Protocol):
+    """A recorder that reads many streams in one round trip, each from its latest snapshot."""
+
+    def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]: ...
+
+
+class SpinLedger(Application[UUID]):
+    name = "SpinLedger"
+    snapshotting_intervals = {Promotion: 25, Player: 50}
+    MAX_ATTEMPTS = 8
+    LOCK_STRIPES = 64
+
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self._stripes = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
+
+    # -- players ---------------------------------------------------------------------------------
+
+    def register_player(self, player_id: str, profile: PlayerProfile) -> tuple[PlayerView, bool]:
+        def attempt() -> tuple[PlayerView, bool]:
+            now = self.clock.now()
+            player = self._load_one(Player.stream_id(player_id))
+            if player is None:
+                player = Player.register(player_id, profile.region, profile.birth_date, profile.currency, now)
+                self.save(player)
+                return self._player_view(player, now), True
+            if player.profile_differs(profile.region, profile.birth_date, profile.currency):
+                if profile.currency != player.currency and player.balance != 0:
+                    raise ValidationFailed("currency cannot change while the balance is not zero", field="currency")
+                player.update_profile(profile.region, profile.birth_date.isoformat(), profile.currency, timestamp=now)
+                self.save(player)
+            return self._player_view(player, now), False
+
+        return self._with_retries(attempt)
+
+    def get_player(self, player_id: str) -> PlayerView:
+        return self._player_view(self._get_player(player_id), self.clock.now())
+
+    def start_self_exclusion(self, player_id: str, period: str) -> SelfExclusion:
+        months = SELF_EXCLUSION_MONTHS.get(period)
+        if months is None:
+            raise ValidationFailed(f"period must be one of {', '.join(SELF_EXCLUSION_MONTHS)}", field="period")
+
+        def attempt() -> SelfExclusion:
+            now = self.clock.now()
+            player = self._get_player(player_id)
+            open_awards = self._load(UUID(award_id) for award_id in player.open_awards)
+            cancelled = [award for award in open_awards.values() if award.status_at(now) == ACTIVE]
+            for award in cancelled:
+                award.cancel("self-exclusion", now)
+            cancelled_ids = [str(award.id) for award in cancelled]
+            player.start_self_exclusion(period, add_months(now, months), cancelled_ids, timestamp=now)
+            self.save(player, *cancelled)
+            return SelfExclusion(player.player_id, player.self_excluded_until, cancelled_ids)
+
+        return self._with_retries(attempt)
+
+    # -- promotions ------------------------------------------------------------------------------
+
+    def define_promotion(self, promo_id: str, terms: PromotionTerms) -> tuple[PromotionView, bool]:
+        def attempt() -> tuple[PromotionView, bool]:
+            now = self.clock.now()
+            promo = self._load_one(Promotion.stream_id(promo_id))
+            if promo is None:
+                promo = Promotion.define(promo_id, terms, now)
+                self.save(promo)
+                return PromotionView.of(promo), True
+            if promo.ended_at is not None:
+                raise ExpiredPromotion("promotion has been ended and can no longer change", field="promo_id")
+            if promo.terms != terms:
+                promo.update(terms.as_dict(), timestamp=now)
+                self.save(promo)
+            return PromotionView.of(promo), False
+
+        return self._with_retries(attempt)
+
+    def end_promotion(self, promo_id: str, reason: str) -> PromotionView:
+        def attempt() -> PromotionView:
+            promo = self._get_promotion(promo_id)
+            if promo.ended_at is None:
+                promo.end(reason, timestamp=self.clock.now())
+                self.save(promo)
+            return PromotionView.of(promo)
+
+        return self._with_retries(attempt)
+
+    def get_promotion(self, promo_id: str) -> PromotionView:
+        return PromotionView.of(self._get_promotion(promo_id))
+
+    # -- awards ----------------------------------------------------------------------------------
+
+    def award_free_spins(self, request: AwardRequest) -> AwardOutcome:
+        (result,) = self.award_batch([request])
+        if isinstance(result, DomainError):
+            raise result
+        return result
+
+    def award_batch(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
+        """Grants each request or says why not, in order; all grants are recorded in one transaction."""
+        with self._promotion_locks(request.promo_id for request in requests):
+            return self._with_retries(lambda: self._grant_all(requests))
+
+    def get_award(self, award_id: UUID) -> AwardStatus:
+        return AwardStatus.of(self._get_award(award_id), self.clock.now())
+
+    def list_player_awards(self, player_id: str, after: str | None, limit: int) -> Page[AwardStatus]:
+        player = self._get_player(player_id)
+        newest_first = player.award_ids[::-1]
+        start = 0
+        if after is not None:
+            if after not in newest_first:
+                raise ValidationFailed("after is not a cursor of this list", field="after")
+            start = newest_first.index(after) + 1
+        page_ids = newest_first[start : start + limit]
+        awards = self._load(UUID(award_id) for award_id in page_ids)
+        now = self.clock.now()
+        data = [AwardStatus.of(awards[UUID(award_id)], now) for award_id in page_ids]
+        has_more = start + limit < len(newest_first)
+        return Page(data=data, next_cursor=page_ids[-1] if has_more else None, has_more=has_more)
+
+    def cancel_award(self, award_id: UUID, reason: str) -> AwardStatus:
+        def attempt() -> AwardStatus:
+            now = self.clock.now()
+            award = self._get_award(award_id)
+            award.cancel(reason, now)
+            self.save(award)
+            return AwardStatus.of(award, now)
+
+        return self._with_retries(attempt)
+
+    # -- the award decision ----------------------------------------------------------------------
+
+    def _grant_all(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
+        now = self.clock.now()
+        loaded = self._load(
+            {Award.stream_id(r.idempotency_key) for r in requests}
+            | {Player.stream_id(r.player_id) for r in requests}
+            | {Promotion.stream_id(r.promo_id) for r in requests}
+        )
+        granted: dict[UUID, Award] = {}
+        reservations: dict[UUID, list[Award]] = defaultdict(list)
+        players: dict[UUID, Player] = {}
+        results: list[AwardResult] = []
+        for request in requests:
+            try:
+                results.append(self._grant_one(request, loaded, granted, reservations, players, now))
+            except DomainError as refusal:
+                results.append(refusal)
+        promotions = [loaded[promo_id] for promo_id in reservations]
+        for promo in promotions:
+            awards = reservations[promo.id]
+            promo.reserve([str(a.id) for a in awards], sum(a.spins_awarded for a in awards), timestamp=now)
+        if granted:
+            self.save(*granted.values(), *promotions, *players.values())
+        return results
+
+    def _grant_one(
+        self,
+        request: AwardRequest,
+        loaded: dict[UUID, Any],
+        granted: dict[UUID, Award],
+        reservations: dict[UUID, list[Award]],
+        players: dict[UUID, Player],
+        now: datetime,
+    ) -> AwardOutcome:
+        award_id = Award.stream_id(request.idempotency_key)
+        prior = granted.get(award_id) or loaded.get(award_id)
+        if prior is not None:
+            return self._replay(prior, request)
+        if request.award_type != AWARD_TYPE_FREE_SPINS:
+            raise ValidationFailed("award_type must be FREE_SPINS", field="award_type")
+        if request.award_value < 1:
+            raise ValidationFailed("award_value must be at least 1", field="award_value")
+        if request.expires_at is not None and request.expires_at <= now:
+            raise ValidationFailed("expires_at must be in the future", field="expires_at")
+        player = loaded.get(Player.stream_id(request.player_id))
+        if player is None:
+            raise PlayerNotFound(f"no player {request.player_id!r}", field="player_id")
+        promo = loaded.get(Promotion.stream_id(request.promo_id))
+        if promo is None:
+            raise PromotionNotFound(f"no promotion {request.promo_id!r}", field="promo_id")
+        pending = sum(a.spins_awarded for a in reservations[promo.id])
+        check_award(AwardContext(player, promo, request.game_code, request.award_value, now, promo.budget_left - pending))
+        award = Award.grant(
+            at=now,
+            idempotency_key=request.idempotency_key,
+            player_id=request.player_id,
+            promo_id=request.promo_id,
+            game_code=request.game_code,
+            spins=request.award_value,
+            bet_per_spin=promo.terms_data["bet_per_spin"],
+            currency=promo.terms_data["currency"],
+            expires_at=promo.award_expiry(now, request.expires_at),
+            requested_expires_at=request.expires_at,
+            client_issued_at=request.issued_at,
+            request_id=request.request_id,
+            fingerprint=request.fingerprint(),
+            terms=promo.terms_data,
+        )
+        player.receive_award(str(award.id), request.promo_id, request.award_value, award.expires_at, timestamp=now)
+        granted[award_id] = award
+        reservations[promo.id].append(award)
+        players[player.id] = player
+        return AwardOutcome(AwardReceipt.of(award), replayed=False)
+
+    @staticmethod
+    def _replay(award: Award, request: AwardRequest) -> AwardOutcome:
+        if award.fingerprint != request.fingerprint():
+            raise IdempotencyKeyReused(
+                "idempotency_key was already used for a different request", field="idempotency_key"
+            )
+        return AwardOutcome(AwardReceipt.of(award), replayed=True)
+
+    # -- loading, locking, retrying --------------------------------------------------------------
+
+    def _load(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        read_streams = getattr(self.recorder, "read_streams", None)
+        if read_streams is None:
+            return {i: a for i in ids if (a := self._load_from_repository(i)) is not None}
+        streams = read_streams(ids)
+        return {i: project_aggregate(None, map(self.mapper.to_domain_event, stored)) for i, stored in streams.items()}
+
+    def _load_from_repository(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _load_one(self, aggregate_id: UUID) -> Any:
+        return self._load([aggregate_id]).get(aggregate_id)
+
+    def _get_player(self, player_id: str) -> Player:
+        player = self._load_one(Player.stream_id(player_id))
+        if player is None:
+            raise PlayerNotFound(f"no player {player_id!r}", field="player_id")
+        return player
+
+    def _get_promotion(self, promo_id: str) -> Promotion:
+        promo = self._load_one(Promotion.stream_id(promo_id))
+        if promo is None:
+            raise PromotionNotFound(f"no promotion {promo_id!r}", field="promo_id")
+        return promo
+
+    def _get_award(self, award_id: UUID) -> Award:
+        award = self._load_one(award_id)
+        if not isinstance(award, Award):
+            raise AwardNotFound(f"no award {award_id}", field="award_id")
+        return award
+
+    def _player_view(self, player: Player, now: datetime) -> PlayerView:
+        open_awards = self._load(UUID(award_id) for award_id in player.open_awards)
+        statuses = sorted((AwardStatus.of(award, now) for award in open_awards.values()), key=lambda s: s.issued_at)
+        return PlayerView.of(player, [s for s in statuses if s.status == ACTIVE])
+
+    @contextmanager
+    def _promotion_locks(self, promo_ids: Iterable[str]) -> Iterator[None]:
+        """Serialises this process's awards per promotion, so they don't collide on its budget."""
+        stripes = sorted({hash(promo_id) % self.LOCK_STRIPES for promo_id in promo_ids})
+        with ExitStack() as stack:
+            for stripe in stripes:
+                stack.enter_context(self._stripes[stripe])
+            yield
+
+    def _with_retries(self, attempt: Callable[[], T]) -> T:
+        """Runs a load-decide-save attempt again when another writer got to one of its streams first."""
+        for number in range(1, self.MAX_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                time.sleep(0.002 * number)
+        raise ConcurrentModification("the records changed under this request repeatedly; retry it", retry_after_ms=100)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The events are committed by now: a failed snapshot must not turn the command into an error.
+        try:
+            super()._take_snapshots(processing_event)
+        except Exception:
+            logger.exception("taking a snapshot failed; the events themselves are recorded")

@@ -1,0 +1,146 @@
+"""What the use cases return: plain values, rendered at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from domain.award import Award
+from domain.ids import event_id_for
+from domain.player import Player
+from domain.promotion import Promotion, PromotionTerms
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AwardReceipt:
+    """The body of a successful award: rebuilt from the stored event, so a replay is identical."""
+
+    event_id: str
+    award_id: str
+    awarded_count: int
+    server_time: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, award: Award) -> AwardReceipt:
+        return cls(
+            event_id=str(event_id_for(award.id, 1)),
+            award_id=str(award.id),
+            awarded_count=award.spins_awarded,
+            server_time=award.issued_at,
+            expires_at=award.expires_at,
+        )
+
+
+@dataclass(frozen=True)
+class AwardOutcome:
+    receipt: AwardReceipt
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class AwardStatus:
+    award_id: str
+    player_id: str
+    promo_id: str
+    game_code: str
+    status: str
+    spins_awarded: int
+    spins_used: int
+    spins_remaining: int
+    spins_forfeited: int
+    bet_per_spin: Decimal
+    currency: str
+    total_win: Decimal
+    issued_at: datetime
+    expires_at: datetime
+    cancelled_at: datetime | None
+
+    @classmethod
+    def of(cls, award: Award, now: datetime) -> AwardStatus:
+        status = award.status_at(now)
+        unplayed = award.unplayed
+        # Past its expiry instant an award's unplayed spins are lost, whether or not the expiry is recorded yet.
+        remaining, forfeited = (0, award.spins_forfeited + unplayed) if status == "expired" else (unplayed, award.spins_forfeited)
+        return cls(
+            award_id=str(award.id),
+            player_id=award.player_id,
+            promo_id=award.promo_id,
+            game_code=award.game_code,
+            status=status,
+            spins_awarded=award.spins_awarded,
+            spins_used=award.spins_used,
+            spins_remaining=remaining,
+            spins_forfeited=forfeited,
+            bet_per_spin=award.bet_per_spin,
+            currency=award.currency,
+            total_win=award.total_win,
+            issued_at=award.issued_at,
+            expires_at=award.expires_at,
+            cancelled_at=award.cancelled_at,
+        )
+
+
+@dataclass(frozen=True)
+class PlayerView:
+    player_id: str
+    region: str
+    birth_date: date
+    currency: str
+    balance: Decimal
+    self_excluded_until: datetime | None
+    awards: list[AwardStatus]
+    bonus_block: None = None
+
+    @classmethod
+    def of(cls, player: Player, active_awards: list[AwardStatus]) -> PlayerView:
+        return cls(
+            player_id=player.player_id,
+            region=player.region,
+            birth_date=player.birth_date,
+            currency=player.currency,
+            balance=player.balance,
+            self_excluded_until=player.self_excluded_until,
+            awards=active_awards,
+        )
+
+
+@dataclass(frozen=True)
+class PromotionView:
+    promo_id: str
+    terms: PromotionTerms
+    spins_reserved: int
+    budget_left: int
+    ended_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, promo: Promotion) -> PromotionView:
+        return cls(
+            promo_id=promo.promo_id,
+            terms=promo.terms,
+            spins_reserved=promo.spins_reserved,
+            budget_left=promo.budget_left,
+            ended_at=promo.ended_at,
+            created_at=promo.created_on,
+            updated_at=promo.modified_on,
+        )
+
+
+@dataclass(frozen=True)
+class SelfExclusion:
+    player_id: str
+    self_excluded_until: datetime
+    awards_cancelled: list[str]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+    has_more: bool = field(default=False)
