@@ -1,0 +1,72 @@
+"""The ``spinledger`` command: ``serve`` (gunicorn) and ``run`` (development, embedded PostgreSQL)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config import ConfigError, Settings
+from app.database import create_database, start_embedded_server, with_database
+
+logger = logging.getLogger("spinledger")
+
+
+def serve(settings: Settings, argv_extra: list[str] | None = None) -> None:
+    """Replaces this process with gunicorn serving ``app.wsgi:application``."""
+    args = [
+        sys.executable, "-m", "gunicorn",
+        "--worker-class", "gthread",
+        "--workers", str(settings.web_concurrency),
+        "--threads", str(settings.web_threads),
+        "--bind", f"{settings.host}:{settings.port}",
+        "--graceful-timeout", "30",
+        "--timeout", "60",
+        *(argv_extra or []),
+        "app.wsgi:application",
+    ]
+    os.execv(sys.executable, args)
+
+
+def run(settings: Settings) -> int:
+    """Development: an embedded PostgreSQL when DATABASE_URL is unset, and the server, until Ctrl-C."""
+    env = dict(os.environ)
+    if not settings.database_url:
+        server_url = start_embedded_server(Path(settings.data_dir).resolve() / "pgdata")
+        create_database(server_url, "spinledger")
+        env["DATABASE_URL"] = with_database(server_url, "spinledger")
+        print(f"embedded PostgreSQL under {settings.data_dir}/pgdata", flush=True)
+    print(f"spinledger on http://{settings.host}:{settings.port}", flush=True)
+    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        server.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    return server.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="spinledger", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the HTTP API under gunicorn (HOST, PORT, WEB_CONCURRENCY, WEB_THREADS)")
+    commands.add_parser("run", help="development: serve, on an embedded PostgreSQL when DATABASE_URL is unset")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"spinledger: {error}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        serve(settings)
+    return run(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

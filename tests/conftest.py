@@ -1,0 +1,72 @@
+"""Test wiring: a real PostgreSQL (the local server, else the embedded one), a fresh database per run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+
+from app import create_app
+from app.config import Settings
+from app.database import LOCAL_SERVER_URL, create_database, drop_database, server_reachable, start_embedded_server, with_database
+from app.eventstore import open_ledger
+from domain.ledger import SpinLedger
+from tests.support import API_KEYS, FakeClock
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    url = os.environ.get("SPINLEDGER_TEST_SERVER_URL") or LOCAL_SERVER_URL
+    if server_reachable(url):
+        yield url
+        return
+    pgdata = Path(tempfile.mkdtemp(prefix="spinledger-pg-")) / "data"
+    yield start_embedded_server(pgdata, cleanup="delete")
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    name = f"spinledger_test_{os.getpid()}_{secrets.token_hex(4)}"
+    create_database(server_url, name)
+    yield with_database(server_url, name)
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def ledger(database_url: str, clock: FakeClock) -> Iterator[SpinLedger]:
+    app = open_ledger(database_url, clock)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def memory_ledger(clock: FakeClock) -> SpinLedger:
+    return SpinLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+
+
+@pytest.fixture
+def app(database_url: str, clock: FakeClock) -> Iterator:
+    flask_app = create_app(Settings(database_url=database_url, api_keys=API_KEYS), clock=clock)
+    yield flask_app
+    flask_app.extensions["spinledger"].close()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn

@@ -1,0 +1,129 @@
+"""Builders and helpers shared by the tests."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from domain.promotion import PromotionTerms
+from domain.requests import AwardRequest, PlayerProfile
+
+# A Wednesday, mid-morning UTC: days and ISO weeks have room on both sides.
+T0 = datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc)
+GAME = "crystal-forge-v1"
+
+API_KEYS = {
+    "test-admin-key": {"name": "admin", "scopes": ["players:write", "promotions:write", "awards:write", "awards:read"]},
+    "test-marketing-key": {"name": "marketing", "scopes": ["awards:write"]},
+    "test-reader-key": {"name": "reader", "scopes": ["awards:read"]},
+    "test-finance-key": {"name": "finance", "scopes": ["finance"]},
+}
+ADMIN = {"Authorization": "Bearer test-admin-key"}
+
+
+class FakeClock:
+    def __init__(self, at: datetime = T0):
+        self._at = at
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._at
+
+    def set(self, at: datetime) -> None:
+        with self._lock:
+            self._at = at
+
+    def advance(self, **delta: float) -> None:
+        with self._lock:
+            self._at += timedelta(**delta)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+def terms(**overrides: Any) -> PromotionTerms:
+    values: dict[str, Any] = dict(
+        name="Welcome spins",
+        award_type="FREE_SPINS",
+        game_codes=[GAME],
+        max_spins_per_award=50,
+        bet_per_spin=Decimal("0.20"),
+        currency="CAD",
+        starts_at=T0 - timedelta(days=30),
+        ends_at=T0 + timedelta(days=30),
+        budget_spins=10_000,
+        per_player_daily_limit=None,
+        per_player_weekly_limit=None,
+        allowed_regions=["CA"],
+        award_ttl_seconds=7 * 86400,
+    )
+    values.update(overrides)
+    return PromotionTerms(**values)
+
+
+def terms_json(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Welcome spins",
+        "award_type": "FREE_SPINS",
+        "game_codes": [GAME],
+        "max_spins_per_award": 50,
+        "bet_per_spin": "0.20",
+        "currency": "CAD",
+        "starts_at": "2026-10-19T10:00:00Z",
+        "ends_at": "2026-12-18T10:00:00Z",
+        "budget_spins": 10_000,
+        "per_player_daily_limit": None,
+        "per_player_weekly_limit": None,
+        "allowed_regions": ["CA"],
+        "award_ttl_seconds": 7 * 86400,
+    }
+    body.update(overrides)
+    return body
+
+
+def adult(region: str = "CA-ON", currency: str = "CAD") -> PlayerProfile:
+    return PlayerProfile(region=region, birth_date=date(1990, 4, 1), currency=currency)
+
+
+def award_request(player_id: str, promo_id: str, key: str | None = None, **overrides: Any) -> AwardRequest:
+    values: dict[str, Any] = dict(
+        player_id=player_id,
+        promo_id=promo_id,
+        award_type="FREE_SPINS",
+        award_value=5,
+        game_code=GAME,
+        idempotency_key=key or unique("key"),
+    )
+    values.update(overrides)
+    return AwardRequest(**values)
+
+
+def award_json(player_id: str, promo_id: str, key: str | None = None, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "request_id": unique("req"),
+        "player_id": player_id,
+        "promo_id": promo_id,
+        "award_type": "FREE_SPINS",
+        "award_value": 5,
+        "game_code": GAME,
+        "issued_at": "2026-11-18T10:00:00Z",
+        "idempotency_key": key or unique("key"),
+    }
+    body.update(overrides)
+    return body
+
+
+def event_count(conn: psycopg.Connection, type_name: str | None = None) -> int:
+    if type_name is None:
+        row = conn.execute("SELECT count(*) FROM spinledger_events").fetchone()
+    else:
+        row = conn.execute("SELECT count(*) FROM spinledger_events WHERE topic LIKE %s", [f"%.{type_name}"]).fetchone()
+    assert row is not None
+    return int(row[0])
