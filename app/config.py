@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
 
@@ -23,11 +22,6 @@ class Settings:
     web_threads: int = 8
     db_pool_size: int = 8
     db_pool_max_overflow: int = 8
-    session_ttl_seconds: int = 3600
-    reconcile_cron: str = "0 2 * * *"
-    drift_alert_pct: Decimal = Decimal("0.5")
-    alert_webhook_url: str | None = None
-    audit_raw_retention_days: int = 90
     data_dir: str = "var"
 
     @classmethod
@@ -42,11 +36,6 @@ class Settings:
             web_threads=_int(env, "WEB_THREADS", 8),
             db_pool_size=_int(env, "DB_POOL_SIZE", 8),
             db_pool_max_overflow=_int(env, "DB_POOL_MAX_OVERFLOW", 8),
-            session_ttl_seconds=_int(env, "SESSION_TTL_SECONDS", 3600),
-            reconcile_cron=env.get("RECONCILE_CRON", "0 2 * * *"),
-            drift_alert_pct=_decimal(env, "DRIFT_ALERT_PCT", "0.5"),
-            alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
-            audit_raw_retention_days=_int(env, "AUDIT_RAW_RETENTION_DAYS", 90),
             data_dir=env.get("SPINLEDGER_DATA_DIR", "var"),
         )
 
@@ -62,14 +51,6 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
     return value
-
-
-def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
-    raw = env.get(name) or default
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise ConfigError(f"{name} must be a decimal number, got {raw!r}") from None
 
 
 def _api_keys(raw: str) -> Mapping[str, object]:

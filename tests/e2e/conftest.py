@@ -1,0 +1,66 @@
+"""A real ``spinledger serve`` (gunicorn, two worker processes) on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.support import API_KEYS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, database_url: str):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": "2",
+            "WEB_THREADS": "8",
+            "SPINLEDGER_API_KEYS": json.dumps(API_KEYS),
+        }
+        self.process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            try:
+                if requests.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not become ready in 60 s")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[Server]:
+    running = Server(database_url)
+    yield running
+    running.stop()
