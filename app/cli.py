@@ -16,8 +16,11 @@ from app.database import create_database, start_embedded_server, with_database
 logger = logging.getLogger("spinledger")
 
 
-def serve(settings: Settings, argv_extra: list[str] | None = None) -> None:
-    """Replaces this process with gunicorn serving ``app.wsgi:application``."""
+WSGI_TARGET = "app.wsgi:application"
+
+
+def serve(settings: Settings, target: str = WSGI_TARGET) -> None:
+    """Replaces this process with gunicorn serving ``target``."""
     args = [
         sys.executable, "-m", "gunicorn",
         "--worker-class", "gthread",
@@ -26,8 +29,7 @@ def serve(settings: Settings, argv_extra: list[str] | None = None) -> None:
         "--bind", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "30",
         "--timeout", "60",
-        *(argv_extra or []),
-        "app.wsgi:application",
+        target,
     ]
     os.execv(sys.executable, args)
 

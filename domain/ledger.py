@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import defaultdict
-from contextlib import ExitStack, contextmanager
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.award import ACTIVE, Award
 from domain.clock import Clock
 from domain.eligibility import AwardContext, check_award
+from domain.group_commit import GroupCommit
 from domain.errors import (
     AwardNotFound,
     ConcurrentModification,
@@ -45,16 +46,30 @@ class StreamReader(Protocol):
     def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]: ...
 
 
+@dataclass
+class Reservation:
+    """Spins a group of awards takes from one promotion's budget, recorded as one event."""
+
+    award_ids: list[str] = field(default_factory=list)
+    spins: int = 0
+
+    def add(self, award: Award) -> None:
+        self.award_ids.append(str(award.id))
+        self.spins += award.spins_awarded
+
+
 class SpinLedger(Application[UUID]):
     name = "SpinLedger"
     snapshotting_intervals = {Promotion: 25, Player: 50}
     MAX_ATTEMPTS = 8
-    LOCK_STRIPES = 64
+    MAX_GROUP = 1000
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock) -> None:
         super().__init__(env)
         self.clock = clock
-        self._stripes = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
+        # Serialises award decisions across processes; the wiring supplies a database lock.
+        self.award_lock: Callable[[], ContextManager[None]] = nullcontext
+        self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP)
 
     # -- players ---------------------------------------------------------------------------------
 
@@ -139,8 +154,9 @@ class SpinLedger(Application[UUID]):
 
     def award_batch(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
         """Grants each request or says why not, in order; all grants are recorded in one transaction."""
-        with self._promotion_locks(request.promo_id for request in requests):
-            return self._with_retries(lambda: self._grant_all(requests))
+        if not requests:
+            return []
+        return self._awards.submit(requests)
 
     def get_award(self, award_id: UUID) -> AwardStatus:
         return AwardStatus.of(self._get_award(award_id), self.clock.now())
@@ -172,6 +188,10 @@ class SpinLedger(Application[UUID]):
 
     # -- the award decision ----------------------------------------------------------------------
 
+    def _grant_group(self, requests: list[AwardRequest]) -> list[AwardResult]:
+        with self.award_lock():
+            return self._with_retries(lambda: self._grant_all(requests))
+
     def _grant_all(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
         now = self.clock.now()
         loaded = self._load(
@@ -180,7 +200,7 @@ class SpinLedger(Application[UUID]):
             | {Promotion.stream_id(r.promo_id) for r in requests}
         )
         granted: dict[UUID, Award] = {}
-        reservations: dict[UUID, list[Award]] = defaultdict(list)
+        reservations: dict[UUID, Reservation] = defaultdict(Reservation)  # per promotion, recorded once per group
         players: dict[UUID, Player] = {}
         results: list[AwardResult] = []
         for request in requests:
@@ -190,8 +210,7 @@ class SpinLedger(Application[UUID]):
                 results.append(refusal)
         promotions = [loaded[promo_id] for promo_id in reservations]
         for promo in promotions:
-            awards = reservations[promo.id]
-            promo.reserve([str(a.id) for a in awards], sum(a.spins_awarded for a in awards), timestamp=now)
+            promo.reserve(reservations[promo.id].award_ids, reservations[promo.id].spins, timestamp=now)
         if granted:
             self.save(*granted.values(), *promotions, *players.values())
         return results
@@ -201,7 +220,7 @@ class SpinLedger(Application[UUID]):
         request: AwardRequest,
         loaded: dict[UUID, Any],
         granted: dict[UUID, Award],
-        reservations: dict[UUID, list[Award]],
+        reservations: dict[UUID, Reservation],
         players: dict[UUID, Player],
         now: datetime,
     ) -> AwardOutcome:
@@ -221,7 +240,7 @@ class SpinLedger(Application[UUID]):
         promo = loaded.get(Promotion.stream_id(request.promo_id))
         if promo is None:
             raise PromotionNotFound(f"no promotion {request.promo_id!r}", field="promo_id")
-        pending = sum(a.spins_awarded for a in reservations[promo.id])
+        pending = reservations[promo.id].spins if promo.id in reservations else 0
         check_award(AwardContext(player, promo, request.game_code, request.award_value, now, promo.budget_left - pending))
         award = Award.grant(
             at=now,
@@ -241,7 +260,7 @@ class SpinLedger(Application[UUID]):
         )
         player.receive_award(str(award.id), request.promo_id, request.award_value, award.expires_at, timestamp=now)
         granted[award_id] = award
-        reservations[promo.id].append(award)
+        reservations[promo.id].add(award)
         players[player.id] = player
         return AwardOutcome(AwardReceipt.of(award), replayed=False)
 
@@ -262,8 +281,13 @@ class SpinLedger(Application[UUID]):
         read_streams = getattr(self.recorder, "read_streams", None)
         if read_streams is None:
             return {i: a for i in ids if (a := self._load_from_repository(i)) is not None}
-        streams = read_streams(ids)
-        return {i: project_aggregate(None, map(self.mapper.to_domain_event, stored)) for i, stored in streams.items()}
+        return {i: self._replay_stream(stored) for i, stored in read_streams(ids).items()}
+
+    def _replay_stream(self, stored: list[StoredEvent]) -> Any:
+        aggregate = None
+        for event in map(self.mapper.to_domain_event, stored):
+            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+        return aggregate
 
     def _load_from_repository(self, aggregate_id: UUID) -> Any:
         try:
@@ -296,15 +320,6 @@ class SpinLedger(Application[UUID]):
         open_awards = self._load(UUID(award_id) for award_id in player.open_awards)
         statuses = sorted((AwardStatus.of(award, now) for award in open_awards.values()), key=lambda s: s.issued_at)
         return PlayerView.of(player, [s for s in statuses if s.status == ACTIVE])
-
-    @contextmanager
-    def _promotion_locks(self, promo_ids: Iterable[str]) -> Iterator[None]:
-        """Serialises this process's awards per promotion, so they don't collide on its budget."""
-        stripes = sorted({hash(promo_id) % self.LOCK_STRIPES for promo_id in promo_ids})
-        with ExitStack() as stack:
-            for stripe in stripes:
-                stack.enter_context(self._stripes[stripe])
-            yield
 
     def _with_retries(self, attempt: Callable[[], T]) -> T:
         """Runs a load-decide-save attempt again when another writer got to one of its streams first."""

@@ -1,0 +1,174 @@
+"""``make bench``: every performance figure of the issues, each beside its limit measured in the same run.
+
+Starts gunicorn exactly as ``spinledger serve`` does (plus the bare reference endpoint), on a fresh
+database of the local PostgreSQL (or the embedded one), and prints one table, also written to
+``tests/bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+
+from app.database import LOCAL_SERVER_URL, create_database, drop_database, server_reachable, start_embedded_server, with_database
+from tests.bench.load import json_request, run_load
+
+HERE = Path(__file__).resolve().parent
+KEY = "bench-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+CONNECTIONS = 16
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+BATCH_TOTAL, BATCH_SIZE = 100_000, 1000
+
+
+def iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def start_server(database_url: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "SPINLEDGER_API_KEYS": json.dumps({KEY: ["players:write", "promotions:write", "awards:write", "awards:read"]}),
+    }
+    # The same gunicorn command line as `spinledger serve`, serving the app with the reference endpoint.
+    command = "from app.cli import serve; from app.config import Settings; serve(Settings.from_env(), 'tests.bench.bench_app:application')"
+    process = subprocess.Popen([sys.executable, "-c", command], env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def register_players(base: str, count: int) -> list[str]:
+    players = [f"bench-{secrets.token_hex(5)}" for _ in range(count)]
+
+    def put(player_id: str) -> None:
+        response = requests.put(f"{base}/api/v1/players/{player_id}", json={"region": "CA-ON", "birth_date": "1990-04-01", "currency": "CAD"}, headers=AUTH, timeout=30)
+        response.raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(put, players))
+    return players
+
+
+def define_promotion(base: str, budget: int) -> str:
+    now = datetime.now(timezone.utc)
+    promo_id = f"bench-{secrets.token_hex(5)}"
+    terms = {
+        "name": "bench", "award_type": "FREE_SPINS", "game_codes": ["crystal-forge-v1"], "max_spins_per_award": 50,
+        "bet_per_spin": "0.20", "currency": "CAD", "starts_at": iso(now - timedelta(days=1)),
+        "ends_at": iso(now + timedelta(days=1)), "budget_spins": budget, "allowed_regions": ["CA"],
+        "award_ttl_seconds": 86400,
+    }
+    requests.put(f"{base}/api/v1/promotions/{promo_id}", json=terms, headers=AUTH, timeout=30).raise_for_status()
+    return promo_id
+
+
+def award_body(player_id: str, promo_id: str, key: str) -> dict:
+    return {"player_id": player_id, "promo_id": promo_id, "award_type": "FREE_SPINS", "award_value": 5,
+            "game_code": "crystal-forge-v1", "idempotency_key": key}
+
+
+def bench_single_awards(base: str, port: int, players: list[str]) -> dict:
+    promo_id = define_promotion(base, 1_000_000_000)
+    cycle = itertools.cycle(players)
+    counter = itertools.count()
+    run = f"{secrets.token_hex(4)}"
+
+    def bare():
+        return json_request("POST", "/bench/insert", award_body(next(cycle), promo_id, f"b-{run}-{next(counter)}"), AUTH)
+
+    def award():
+        return json_request("POST", "/api/v1/awards", award_body(next(cycle), promo_id, f"a-{run}-{next(counter)}"), AUTH)
+
+    run_load("127.0.0.1", port, bare, connections=CONNECTIONS, seconds=2, ok={201})  # warm-up
+    reference = run_load("127.0.0.1", port, bare, connections=CONNECTIONS, seconds=SECONDS, ok={201})
+    run_load("127.0.0.1", port, award, connections=CONNECTIONS, seconds=2, ok={201})
+    awards = run_load("127.0.0.1", port, award, connections=CONNECTIONS, seconds=SECONDS, ok={201})
+    return {"reference": reference, "awards": awards}
+
+
+def bench_batch(base: str, players: list[str]) -> tuple[float, int]:
+    promo_id = define_promotion(base, 1_000_000_000)
+    run = secrets.token_hex(4)
+    session = requests.Session()
+    errors = 0
+    started = time.perf_counter()
+    for call in range(BATCH_TOTAL // BATCH_SIZE):
+        items = [award_body(players[(call * BATCH_SIZE + i) % len(players)], promo_id, f"batch-{run}-{call}-{i}") for i in range(BATCH_SIZE)]
+        response = session.post(f"{base}/api/v1/awards/batch", json={"awards": items}, headers=AUTH, timeout=120)
+        results = response.json()["results"] if response.status_code == 200 else []
+        errors += BATCH_SIZE - sum(1 for r in results if r["status"] == 201)
+    return time.perf_counter() - started, errors
+
+
+def main() -> int:
+    server_url = LOCAL_SERVER_URL if server_reachable(LOCAL_SERVER_URL) else start_embedded_server(
+        Path(tempfile.mkdtemp(prefix="spinledger-bench-")) / "data", cleanup="delete"
+    )
+    dbname = f"spinledger_bench_{secrets.token_hex(4)}"
+    create_database(server_url, dbname)
+    port = 18000 + secrets.randbelow(1000)
+    process = start_server(with_database(server_url, dbname), port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        print("registering players ...", flush=True)
+        players = register_players(base, 2000)
+        print(f"single awards: {CONNECTIONS} connections, {SECONDS:.0f} s each for the reference and the awards ...", flush=True)
+        single = bench_single_awards(base, port, players)
+        print(f"batch: {BATCH_TOTAL} awards in calls of {BATCH_SIZE} ...", flush=True)
+        batch_seconds, batch_errors = bench_batch(base, players)
+    finally:
+        stop_server(process)
+        drop_database(server_url, dbname)
+
+    reference, awards = single["reference"], single["awards"]
+    rows = [
+        {"figure": "bare endpoint, one INSERT (req/s)", "value": round(reference.throughput, 1), "limit": None, "passed": reference.errors == 0,
+         "note": f"p50 {reference.percentile(50):.1f} ms, p99 {reference.percentile(99):.1f} ms, errors {reference.errors}"},
+        {"figure": "POST /api/v1/awards (awards/s)", "value": round(awards.throughput, 1),
+         "limit": f">= 0.6 x bare = {0.6 * reference.throughput:.1f}", "passed": awards.throughput >= 0.6 * reference.throughput,
+         "note": f"ratio {awards.throughput / reference.throughput:.2f}"},
+        {"figure": "POST /api/v1/awards p50 (ms)", "value": round(awards.percentile(50), 2), "limit": None, "passed": True, "note": ""},
+        {"figure": "POST /api/v1/awards p99 (ms)", "value": round(awards.percentile(99), 2), "limit": "<= 25", "passed": awards.percentile(99) <= 25, "note": ""},
+        {"figure": "POST /api/v1/awards errors", "value": awards.errors, "limit": "= 0", "passed": awards.errors == 0, "note": str(awards.statuses)},
+        {"figure": f"batch {BATCH_TOTAL} awards ({BATCH_SIZE}/call) seconds", "value": round(batch_seconds, 2), "limit": "<= 30",
+         "passed": batch_seconds <= 30 and batch_errors == 0, "note": f"{BATCH_TOTAL / batch_seconds:.0f} awards/s, errors {batch_errors}"},
+    ]
+    print()
+    print(f"{'figure':45} {'value':>10}  {'limit':28} {'ok':4} note")
+    for row in rows:
+        print(f"{row['figure']:45} {row['value']!s:>10}  {row['limit'] or '':28} {'yes' if row['passed'] else 'NO':4} {row['note']}")
+    (HERE / "results.json").write_text(json.dumps({"measured_at": iso(datetime.now(timezone.utc)), "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
