@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 from uuid import UUID
 
 import psycopg
@@ -50,6 +50,17 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
             " RETURNING notification_id"
         ).format(schema=schema, events=sql.Identifier(events_table_name))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        # The library pipelines these statements; with a large batch over a Unix socket, psycopg's pipeline
+        # can stall with both ends waiting (seen on the embedded server). A plain transaction cannot.
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs, stored_events, **kwargs) -> None:  # type: ignore[no-untyped-def]
         # As the library does (lock the table, notify, insert), but with four plain arrays instead of one
