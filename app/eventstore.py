@@ -29,6 +29,8 @@ AWARD_LOCK_KEY = 0x41574152  # "AWAR"
 class SpinledgerRecorder(PostgresApplicationRecorder):
     """Adds ``read_streams`` (many streams, from a known version or the latest snapshot, in one query)."""
 
+    ONE_ROUND_TRIP_MAX_EVENTS = 100
+
     def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:  # type: ignore[no-untyped-def]
         super().__init__(datastore, events_table_name=events_table_name)
         snapshots_table = events_table_name.removesuffix("_events") + "_snapshots"
@@ -54,33 +56,38 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
             " RETURNING notification_id"
         ).format(schema=schema, events=sql.Identifier(events_table_name))
+        notify = sql.SQL("NOTIFY {}").format(sql.Identifier(self.channel_name))
+        self._insert_in_one_query = sql.SQL("; ").join([*self.lock_table_statements, notify, self._insert_arrays_statement])
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        # The library pipelines these statements; with a large batch over a Unix socket, psycopg's pipeline
-        # can stall with both ends waiting (seen on the embedded server). A plain transaction cannot.
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._insert_events(curs, stored_events, **kwargs)
-            if not stored_events:
-                return None
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        """Locks the table, notifies and inserts in one transaction, as the library does.
 
-    def _insert_stored_events(self, curs, stored_events, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        # As the library does (lock the table, notify, insert), but with four plain arrays instead of one
-        # array of composites, which psycopg escapes row by row in Python.
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(
-            self._insert_arrays_statement,
-            [
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ],
-            binary=True,
-        )
+        A small write (a group of single awards) is one round trip: the statements travel as one
+        multi-statement query, which PostgreSQL runs as one transaction. A large write binds its arrays
+        server-side in binary, which is cheaper than quoting them. (The library's own path pipelines the
+        statements, and psycopg's pipeline stalled on large writes over a Unix socket.)
+        """
+        if not stored_events:
+            return None
+        params = [
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        ]
+        with self.datastore.get_connection() as conn:
+            if len(stored_events) <= self.ONE_ROUND_TRIP_MAX_EVENTS:
+                with psycopg.ClientCursor(conn) as curs:
+                    curs.execute(self._insert_in_one_query, params)
+                    while curs.description is None and curs.nextset():
+                        pass
+                    return [row["notification_id"] for row in curs.fetchall()]
+            with conn.transaction(), conn.cursor() as curs:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                curs.execute(self._insert_arrays_statement, params, binary=True)
+                return [row["notification_id"] for row in curs.fetchall()]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
