@@ -46,9 +46,11 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             " SELECT originator_id, originator_version, topic, state, 0 AS kind FROM snap"
             " UNION ALL"
             " SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind"
-            " FROM {schema}.{events} e JOIN wanted w ON w.originator_id = e.originator_id"
-            " LEFT JOIN snap s ON s.originator_id = e.originator_id"
-            " WHERE e.originator_version > GREATEST(w.after_version, COALESCE(s.originator_version, 0))"
+            " FROM wanted w LEFT JOIN snap s ON s.originator_id = w.originator_id"
+            # LATERAL, so the lower bound is known before the index scan and bounds it.
+            " CROSS JOIN LATERAL ("
+            "  SELECT * FROM {schema}.{events} e WHERE e.originator_id = w.originator_id"
+            "  AND e.originator_version > GREATEST(w.after_version, COALESCE(s.originator_version, 0))) e"
             " ORDER BY originator_id, kind, originator_version"
         ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name))
         self._insert_arrays_statement = sql.SQL(

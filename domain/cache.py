@@ -24,10 +24,10 @@ class StateCache:
             if state is None:
                 return None
             self._states.move_to_end(aggregate_id)
-        return copy.deepcopy(state)
+        return private_copy(state)
 
     def put(self, aggregate: Any) -> None:
-        state = copy.deepcopy(aggregate)
+        state = private_copy(aggregate)
         with self._lock:
             current = self._states.get(aggregate.id)
             if current is not None and current.version > state.version:
@@ -36,3 +36,17 @@ class StateCache:
             self._states.move_to_end(aggregate.id)
             while len(self._states) > self._maxsize:
                 self._states.popitem(last=False)
+
+
+def private_copy(aggregate: Any) -> Any:
+    """A copy whose lists, dicts and sets are its own.
+
+    One level is enough because aggregates change their state only by rebinding attributes or by
+    changing their own top-level containers; what those containers hold (strings, numbers, instants,
+    the terms of a promotion) is never changed in place.
+    """
+    clone = copy.copy(aggregate)
+    for name, value in vars(aggregate).items():
+        if isinstance(value, (list, dict, set)):
+            setattr(clone, name, value.copy())
+    return clone

@@ -30,8 +30,8 @@ AwardPageSchema = page_schema(AwardStatusSchema, "AwardPage")
 
 @blp.route("/awards", methods=["POST"])
 @require_scope("awards:write")
-@blp.arguments(IdempotencyHeaderSchema, location="headers")
-@blp.arguments(AwardRequestSchema)
+@blp.arguments(IdempotencyHeaderSchema(), location="headers")
+@blp.arguments(AwardRequestSchema())
 @blp.response(201, AwardReceiptSchema, description="awarded")
 @blp.alt_response(200, schema=AwardReceiptSchema, description="a replay: the original body, Idempotent-Replayed: true")
 def create_award(headers: dict[str, str], body: dict[str, Any]) -> Any:
@@ -44,7 +44,7 @@ def create_award(headers: dict[str, str], body: dict[str, Any]) -> Any:
 @blp.route("/awards/batch", methods=["POST"])
 @body_limit(BATCH_BODY_LIMIT)
 @require_scope("awards:write")
-@blp.arguments(BatchRequestSchema)
+@blp.arguments(BatchRequestSchema())
 @blp.response(200, BatchResultSchema, description="one result per item, in order")
 def create_awards(body: dict[str, Any]) -> Any:
     parsed = batch_requests(body["awards"])
@@ -71,7 +71,7 @@ def get_award(award_id: UUID) -> Any:
 
 @blp.route("/players/<extid:player_id>/awards", methods=["GET"])
 @require_scope("awards:read", "awards:write")
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, AwardPageSchema, description="newest first")
 def list_player_awards(args: dict[str, Any], player_id: str) -> Any:
     return ledger().list_player_awards(player_id, args.get("after"), args["limit"])
@@ -79,7 +79,7 @@ def list_player_awards(args: dict[str, Any], player_id: str) -> Any:
 
 @blp.route("/awards/<uuid:award_id>/cancel", methods=["POST"])
 @require_scope("awards:write")
-@blp.arguments(CancelRequestSchema)
+@blp.arguments(CancelRequestSchema())
 @blp.response(200, AwardStatusSchema)
 def cancel_award(body: dict[str, str], award_id: UUID) -> Any:
     return ledger().cancel_award(award_id, body["reason"])

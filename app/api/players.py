@@ -13,7 +13,7 @@ blp = Blueprint("players", __name__, url_prefix="/api/v1", description="Players:
 
 @blp.route("/players/<extid:player_id>", methods=["PUT"])
 @require_scope("players:write")
-@blp.arguments(PlayerProfileSchema)
+@blp.arguments(PlayerProfileSchema())
 @blp.response(200, PlayerSchema, description="updated (or unchanged)")
 @blp.alt_response(201, schema=PlayerSchema, description="registered")
 def put_player(profile: PlayerProfile, player_id: str) -> Any:
@@ -30,7 +30,7 @@ def get_player(player_id: str) -> Any:
 
 @blp.route("/players/<extid:player_id>/self-exclusion", methods=["POST"])
 @require_scope("players:write")
-@blp.arguments(SelfExclusionRequestSchema)
+@blp.arguments(SelfExclusionRequestSchema())
 @blp.response(200, SelfExclusionSchema)
 def start_self_exclusion(body: dict[str, str], player_id: str) -> Any:
     return ledger().start_self_exclusion(player_id, body["period"])

@@ -13,7 +13,7 @@ blp = Blueprint("promotions", __name__, url_prefix="/api/v1", description="Promo
 
 @blp.route("/promotions/<extid:promo_id>", methods=["PUT"])
 @require_scope("promotions:write")
-@blp.arguments(PromotionTermsSchema)
+@blp.arguments(PromotionTermsSchema())
 @blp.response(200, PromotionSchema, description="updated (or unchanged)")
 @blp.alt_response(201, schema=PromotionSchema, description="defined")
 def put_promotion(terms: PromotionTerms, promo_id: str) -> Any:
@@ -30,7 +30,7 @@ def get_promotion(promo_id: str) -> Any:
 
 @blp.route("/promotions/<extid:promo_id>/end", methods=["POST"])
 @require_scope("promotions:write")
-@blp.arguments(EndPromotionSchema)
+@blp.arguments(EndPromotionSchema())
 @blp.response(200, PromotionSchema)
 def end_promotion(body: dict[str, str], promo_id: str) -> Any:
     return ledger().end_promotion(promo_id, body["reason"])
