@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
@@ -11,7 +10,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from app.database import eventsourcing_env
@@ -22,14 +21,11 @@ logger = logging.getLogger(__name__)
 
 # Serialises schema creation when several processes start at once.
 SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
-# Serialises award decisions across server processes, so their groups never collide on a budget.
-AWARD_LOCK_KEY = 0x41574152  # "AWAR"
 
 
 class SpinledgerRecorder(PostgresApplicationRecorder):
     """Adds ``read_streams`` (many streams, from a known version or the latest snapshot, in one query)."""
 
-    ONE_ROUND_TRIP_MAX_EVENTS = 100
 
     def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:  # type: ignore[no-untyped-def]
         super().__init__(datastore, events_table_name=events_table_name)
@@ -53,22 +49,38 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             "  AND e.originator_version > GREATEST(w.after_version, COALESCE(s.originator_version, 0))) e"
             " ORDER BY originator_id, kind, originator_version"
         ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name))
-        self._insert_arrays_statement = sql.SQL(
-            "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
-            " RETURNING notification_id"
-        ).format(schema=schema, events=sql.Identifier(events_table_name))
-        notify = sql.SQL("NOTIFY {}").format(sql.Identifier(self.channel_name))
-        self._insert_in_one_query = sql.SQL("; ").join([*self.lock_table_statements, notify, self._insert_arrays_statement])
+        append_function = sql.Identifier(events_table_name + "_append")
+        self._append_statement = sql.SQL("SELECT notification_id FROM {schema}.{function}(%s, %s, %s, %s)").format(
+            schema=schema, function=append_function
+        )
+        self.sql_create_statements.append(
+            sql.SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}("
+                "ids uuid[], versions bigint[], topics text[], states bytea[])"
+                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$"
+                " BEGIN"
+                "  SET LOCAL lock_timeout = '{timeout}s';"
+                # Notification ids become visible in commit order only if writers take turns (see the library).
+                "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
+                "  NOTIFY {channel};"
+                "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
+                "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.notification_id;"
+                " END $$"
+            ).format(
+                schema=schema,
+                function=append_function,
+                timeout=sql.Literal(self.datastore.lock_timeout),
+                events=sql.Identifier(events_table_name),
+                channel=sql.Identifier(self.channel_name),
+            )
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """Locks the table, notifies and inserts in one transaction, as the library does.
+        """Appends events as the library does (lock the table, notify, insert, in one transaction).
 
-        A small write (a group of single awards) is one round trip: the statements travel as one
-        multi-statement query, which PostgreSQL runs as one transaction. A large write binds its arrays
-        server-side in binary, which is cheaper than quoting them. (The library's own path pipelines the
-        statements, and psycopg's pipeline stalled on large writes over a Unix socket.)
+        One round trip, through a server-side function with binary parameters. (The library's own
+        path pipelines its statements, and psycopg's pipeline stalled on large writes over a Unix socket.)
         """
         if not stored_events:
             return None
@@ -78,18 +90,9 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
         ]
-        with self.datastore.get_connection() as conn:
-            if len(stored_events) <= self.ONE_ROUND_TRIP_MAX_EVENTS:
-                with psycopg.ClientCursor(conn) as curs:
-                    curs.execute(self._insert_in_one_query, params)
-                    while curs.description is None and curs.nextset():
-                        pass
-                    return [row["notification_id"] for row in curs.fetchall()]
-            with conn.transaction(), conn.cursor() as curs:
-                self._lock_table(curs)
-                self._notify_channel(curs)
-                curs.execute(self._insert_arrays_statement, params, binary=True)
-                return [row["notification_id"] for row in curs.fetchall()]
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
+            curs.execute(self._append_statement, params, prepare=True)
+            return [row["notification_id"] for row in curs.fetchall()]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
@@ -137,18 +140,6 @@ def schema_lock(database_url: str) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
 
 
-@contextmanager
-def advisory_lock(datastore: PostgresDatastore, key: int) -> Iterator[None]:
-    with datastore.get_connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", [key])
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", [key])
-
-
 def open_ledger(database_url: str, clock: Clock, *, pool_size: int = 8, max_overflow: int = 8) -> SpinLedger:
     with schema_lock(database_url):
-        ledger = SpinLedger(ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow), clock=clock)
-    ledger.award_lock = functools.partial(advisory_lock, ledger.recorder.datastore, AWARD_LOCK_KEY)
-    return ledger
+        return SpinLedger(ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow), clock=clock)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
-from contextlib import nullcontext
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -75,8 +74,6 @@ class SpinLedger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock) -> None:
         super().__init__(env)
         self.clock = clock
-        # Serialises award decisions across processes; the wiring supplies a database lock.
-        self.award_lock: Callable[[], ContextManager[None]] = nullcontext
         self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP)
         self._cache = StateCache(self.CACHE_SIZE)
 
@@ -198,16 +195,22 @@ class SpinLedger(Application[UUID]):
     # -- the award decision ----------------------------------------------------------------------
 
     def _grant_group(self, requests: list[AwardRequest]) -> list[AwardResult]:
-        with self.award_lock():
-            return self._with_retries(lambda: self._grant_all(requests))
+        return self._with_retries(lambda: self._grant_all(requests))
 
     def _grant_all(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
+        """Decides a group of requests and records every grant in one transaction.
+
+        Only the promotions' budgets are contended across processes. When another process got to a
+        promotion first, the group's awards and players are kept as decided and only the spins are
+        reserved again on the promotion's newer state: a cheap retry, and no lock to wait on.
+        """
         now = self.clock.now()
         loaded = self._load(
             {Award.stream_id(r.idempotency_key) for r in requests}
             | {Player.stream_id(r.player_id) for r in requests}
             | {Promotion.stream_id(r.promo_id) for r in requests}
         )
+        base_versions = {aggregate_id: aggregate.version for aggregate_id, aggregate in loaded.items()}
         granted: dict[UUID, Award] = {}
         reservations: dict[UUID, Reservation] = defaultdict(Reservation)  # per promotion, recorded once per group
         players: dict[UUID, Player] = {}
@@ -217,12 +220,45 @@ class SpinLedger(Application[UUID]):
                 results.append(self._grant_one(request, loaded, granted, reservations, players, now))
             except DomainError as refusal:
                 results.append(refusal)
+        if not granted:
+            return results
+        decided = [self.mapper.to_stored_event(e) for a in (*granted.values(), *players.values()) for e in a.collect_events()]
         promotions = [loaded[promo_id] for promo_id in reservations]
+        for _ in range(self.MAX_ATTEMPTS):
+            for promo in promotions:
+                promo.reserve(reservations[promo.id].award_ids, reservations[promo.id].spins, timestamp=now)
+            reserved = [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
+            try:
+                self.recorder.insert_events(reserved + decided)  # the contended streams first: they fail fast
+            except IntegrityError:
+                promotions = self._rebase(promotions, reservations, base_versions, granted, players)
+                continue
+            self._snapshot([(a, base_versions.get(a.id, 0)) for a in (*promotions, *players.values(), *granted.values())])
+            return results
+        raise ConcurrentModification("the promotion changed under this request repeatedly; retry it", retry_after_ms=100)
+
+    def _rebase(
+        self,
+        promotions: list[Promotion],
+        reservations: dict[UUID, Reservation],
+        base_versions: dict[UUID, int],
+        granted: dict[UUID, Award],
+        players: dict[UUID, Player],
+    ) -> list[Promotion]:
+        """The promotions as they are now, if the group's decisions still hold on them; else IntegrityError."""
+        fresh = self._load([*(p.id for p in promotions), *players, *granted])
+        unchanged_players = all(fresh[player_id].version == base_versions[player_id] for player_id in players)
+        if any(award_id in fresh for award_id in granted) or not unchanged_players:
+            raise IntegrityError("a player or an award changed concurrently: decide the group again")
+        rebased = []
         for promo in promotions:
-            promo.reserve(reservations[promo.id].award_ids, reservations[promo.id].spins, timestamp=now)
-        if granted:
-            self.save(*granted.values(), *promotions, *players.values())
-        return results
+            now_promo = fresh[promo.id]
+            same_terms = (now_promo.terms_data, now_promo.ended_at) == (promo.terms_data, promo.ended_at)
+            if not same_terms or now_promo.budget_left < reservations[promo.id].spins:
+                raise IntegrityError("the promotion changed beyond its budget: decide the group again")
+            base_versions[promo.id] = now_promo.version
+            rebased.append(now_promo)
+        return rebased
 
     def _grant_one(
         self,
@@ -349,18 +385,22 @@ class SpinLedger(Application[UUID]):
         raise ConcurrentModification("the records changed under this request repeatedly; retry it", retry_after_ms=100)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
-        """Snapshots the saved aggregates, as they are in memory, whose stream crossed its interval.
+        counts = Counter(event.originator_id for event in processing_event.events)
+        saved = processing_event.aggregates.values()
+        self._snapshot([(a, a.version - counts[a.id]) for a in saved if a.id in counts])
+
+    def _snapshot(self, saved: Iterable[tuple[Any, int]]) -> None:
+        """Snapshots, as they are in memory, the saved aggregates whose stream crossed a multiple of its interval.
 
         The events are committed by now: a failed snapshot must not turn the command into an error.
         """
         try:
-            due = {}
-            for event in processing_event.events:
-                aggregate = processing_event.aggregates.get(event.originator_id)
+            due = []
+            for aggregate, base_version in saved:
                 interval = self.snapshotting_intervals.get(type(aggregate))
-                if interval and event.originator_version % interval == 0:
-                    due[aggregate.id] = aggregate
+                if interval and aggregate.version // interval > base_version // interval:
+                    due.append(Snapshot.take(aggregate))
             if due and self.snapshots is not None:
-                self.snapshots.put([Snapshot.take(aggregate) for aggregate in due.values()])
+                self.snapshots.put(due)
         except Exception:
             logger.exception("taking a snapshot failed; the events themselves are recorded")
