@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
@@ -10,7 +11,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import sql
 
 from app.database import eventsourcing_env
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # Serialises schema creation when several processes start at once.
 SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
+# Serialises the reservation of spins on promotions' budgets across server processes.
+APPEND_LOCK_KEY = 0x41574152  # "AWAR"
 
 
 class SpinledgerRecorder(PostgresApplicationRecorder):
@@ -140,6 +143,18 @@ def schema_lock(database_url: str) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
 
 
+@contextmanager
+def advisory_lock(datastore: PostgresDatastore, key: int) -> Iterator[None]:
+    with datastore.get_connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [key], prepare=True)
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [key], prepare=True)
+
+
 def open_ledger(database_url: str, clock: Clock, *, pool_size: int = 8, max_overflow: int = 8) -> SpinLedger:
     with schema_lock(database_url):
-        return SpinLedger(ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow), clock=clock)
+        ledger = SpinLedger(ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow), clock=clock)
+    ledger.append_lock = functools.partial(advisory_lock, ledger.recorder.datastore, APPEND_LOCK_KEY)
+    return ledger

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -75,6 +76,10 @@ class SpinLedger(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP)
+        # Held while a group's spins are reserved and its events appended, so that server processes
+        # take turns on a promotion's budget instead of failing against each other. The wiring supplies
+        # a database lock; within one process, the group commit already serialises.
+        self.append_lock: Callable[[], ContextManager[None]] = nullcontext
         self._cache = StateCache(self.CACHE_SIZE)
 
     # -- players ---------------------------------------------------------------------------------
@@ -200,9 +205,10 @@ class SpinLedger(Application[UUID]):
     def _grant_all(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
         """Decides a group of requests and records every grant in one transaction.
 
-        Only the promotions' budgets are contended across processes. When another process got to a
-        promotion first, the group's awards and players are kept as decided and only the spins are
-        reserved again on the promotion's newer state: a cheap retry, and no lock to wait on.
+        Only the promotions' budgets are contended across processes, so only their reservation happens
+        under ``append_lock``, on the promotions as recorded at that moment; the awards and players are
+        decided and serialised before it, in parallel with other processes. When a player or an award
+        changed meanwhile (rare), the append fails on its version and the group is decided again.
         """
         now = self.clock.now()
         loaded = self._load(
@@ -224,41 +230,44 @@ class SpinLedger(Application[UUID]):
             return results
         decided = [self.mapper.to_stored_event(e) for a in (*granted.values(), *players.values()) for e in a.collect_events()]
         promotions = [loaded[promo_id] for promo_id in reservations]
-        for _ in range(self.MAX_ATTEMPTS):
-            for promo in promotions:
-                promo.reserve(reservations[promo.id].award_ids, reservations[promo.id].spins, timestamp=now)
-            reserved = [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
-            try:
-                self.recorder.insert_events(reserved + decided)  # the contended streams first: they fail fast
-            except IntegrityError:
-                promotions = self._rebase(promotions, reservations, base_versions, granted, players)
-                continue
-            self._snapshot([(a, base_versions.get(a.id, 0)) for a in (*promotions, *players.values(), *granted.values())])
-            return results
+        with self.append_lock():
+            for _ in range(self.MAX_ATTEMPTS):
+                promotions = self._current_promotions(promotions, reservations, base_versions)
+                for promo in promotions:
+                    promo.reserve(reservations[promo.id].award_ids, reservations[promo.id].spins, timestamp=now)
+                reserved = [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
+                try:
+                    self.recorder.insert_events(reserved + decided)  # the contended streams first: they fail fast
+                except IntegrityError:
+                    self._check_unchanged(players, granted, base_versions)
+                    continue
+                saved = (*promotions, *players.values(), *granted.values())
+                self._snapshot([(a, base_versions.get(a.id, 0)) for a in saved])
+                for aggregate in (*promotions, *players.values()):
+                    self._cache.put(aggregate)
+                return results
         raise ConcurrentModification("the promotion changed under this request repeatedly; retry it", retry_after_ms=100)
 
-    def _rebase(
-        self,
-        promotions: list[Promotion],
-        reservations: dict[UUID, Reservation],
-        base_versions: dict[UUID, int],
-        granted: dict[UUID, Award],
-        players: dict[UUID, Player],
+    def _current_promotions(
+        self, promotions: list[Promotion], reservations: dict[UUID, Reservation], base_versions: dict[UUID, int]
     ) -> list[Promotion]:
-        """The promotions as they are now, if the group's decisions still hold on them; else IntegrityError."""
-        fresh = self._load([*(p.id for p in promotions), *players, *granted])
-        unchanged_players = all(fresh[player_id].version == base_versions[player_id] for player_id in players)
-        if any(award_id in fresh for award_id in granted) or not unchanged_players:
-            raise IntegrityError("a player or an award changed concurrently: decide the group again")
-        rebased = []
+        """The promotions as recorded now, if the group's decisions still hold on them; else IntegrityError."""
+        current = self._load(promo.id for promo in promotions)
         for promo in promotions:
-            now_promo = fresh[promo.id]
+            now_promo = current[promo.id]
             same_terms = (now_promo.terms_data, now_promo.ended_at) == (promo.terms_data, promo.ended_at)
             if not same_terms or now_promo.budget_left < reservations[promo.id].spins:
                 raise IntegrityError("the promotion changed beyond its budget: decide the group again")
             base_versions[promo.id] = now_promo.version
-            rebased.append(now_promo)
-        return rebased
+        return [current[promo.id] for promo in promotions]
+
+    def _check_unchanged(self, players: dict[UUID, Player], granted: dict[UUID, Award], base_versions: dict[UUID, int]) -> None:
+        """After a failed append: if a player or an award of the group changed, the group is decided again."""
+        current = self._load([*players, *granted])
+        if any(award_id in current for award_id in granted) or any(
+            current[player_id].version != base_versions[player_id] for player_id in players
+        ):
+            raise IntegrityError("a player or an award changed concurrently: decide the group again")
 
     def _grant_one(
         self,
