@@ -101,7 +101,7 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         streams: dict[UUID, list[StoredEvent]] = {}
         params = {"ids": list(after_versions), "after": list(after_versions.values())}
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
             curs.execute(self._read_streams_statement, params, prepare=True)
             for row in curs.fetchall():
                 streams.setdefault(row["originator_id"], []).append(

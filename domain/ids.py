@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 from domain.clock import RandomBytes
@@ -10,14 +11,17 @@ from domain.clock import RandomBytes
 NAMESPACE = UUID("6f0b5a4e-2f8c-4d59-9a53-5b1f3c1f2a10")
 
 
+@lru_cache(maxsize=100_000)
 def player_stream_id(player_id: str) -> UUID:
     return uuid5(NAMESPACE, f"player:{player_id}")
 
 
+@lru_cache(maxsize=100_000)
 def promotion_stream_id(promo_id: str) -> UUID:
     return uuid5(NAMESPACE, f"promotion:{promo_id}")
 
 
+@lru_cache(maxsize=100_000)
 def award_id_for_key(idempotency_key: str) -> UUID:
     """One award per idempotency key: a duplicate create collides on the event store's key."""
     return uuid5(NAMESPACE, f"award:{idempotency_key}")
