@@ -35,22 +35,14 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         snapshots_table = events_table_name.removesuffix("_events") + "_snapshots"
         schema = sql.Identifier(self.datastore.schema)
         self._read_streams_statement = sql.SQL(
-            "WITH wanted AS ("
-            "  SELECT * FROM unnest(%(ids)s::uuid[], %(after)s::bigint[]) AS w(originator_id, after_version)),"
-            " snap AS ("
-            "  SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
-            "  FROM {schema}.{snapshots} s JOIN wanted w ON w.originator_id = s.originator_id"
-            "  WHERE s.originator_version > w.after_version"
-            "  ORDER BY s.originator_id, s.originator_version DESC)"
-            " SELECT originator_id, originator_version, topic, state, 0 AS kind FROM snap"
-            " UNION ALL"
-            " SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind"
-            " FROM wanted w LEFT JOIN snap s ON s.originator_id = w.originator_id"
-            # LATERAL, so the lower bound is known before the index scan and bounds it.
+            "SELECT x.* FROM unnest(%(ids)s::uuid[], %(after)s::bigint[]) AS w(originator_id, after_version)"
             " CROSS JOIN LATERAL ("
-            "  SELECT * FROM {schema}.{events} e WHERE e.originator_id = w.originator_id"
-            "  AND e.originator_version > GREATEST(w.after_version, COALESCE(s.originator_version, 0))) e"
-            " ORDER BY originator_id, kind, originator_version"
+            "  (SELECT s.originator_id, s.originator_version, s.topic, s.state, 0 AS kind FROM {schema}.{snapshots} s"
+            "   WHERE s.originator_id = w.originator_id AND s.originator_version > w.after_version"
+            "   ORDER BY s.originator_version DESC LIMIT 1)"
+            "  UNION ALL"
+            "  (SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind FROM {schema}.{events} e"
+            "   WHERE e.originator_id = w.originator_id AND e.originator_version > w.after_version)) x"
         ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name))
         append_function = sql.Identifier(events_table_name + "_append")
         self._append_statement = sql.SQL("SELECT notification_id FROM {schema}.{function}(%s, %s, %s, %s)").format(
@@ -99,19 +91,24 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
-        streams: dict[UUID, list[StoredEvent]] = {}
         params = {"ids": list(after_versions), "after": list(after_versions.values())}
         with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
             curs.execute(self._read_streams_statement, params, prepare=True)
-            for row in curs.fetchall():
-                streams.setdefault(row["originator_id"], []).append(
-                    StoredEvent(
-                        originator_id=row["originator_id"],
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=bytes(row["state"]),
-                    )
+            rows = curs.fetchall()
+        snapshot_versions = {row["originator_id"]: row["originator_version"] for row in rows if row["kind"] == 0}
+        streams: dict[UUID, list[StoredEvent]] = {}
+        # A stream's latest snapshot (if newer than the known version) first, then its events after it.
+        for row in sorted(rows, key=lambda r: (r["kind"], r["originator_version"])):
+            if row["kind"] == 1 and row["originator_version"] <= snapshot_versions.get(row["originator_id"], 0):
+                continue
+            streams.setdefault(row["originator_id"], []).append(
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
                 )
+            )
         return streams
 
 
