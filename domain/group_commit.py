@@ -1,8 +1,9 @@
-"""Group commit: concurrent callers' items are decided and saved together, by one caller at a time.
+"""Group commit: concurrent callers' items are decided and saved together.
 
 The event store writes one transaction at a time, so a process that saves each award alone is
 bounded by that; a process that saves whatever has queued up while the previous group was being
-written is not. Each caller still gets exactly its own results back, in order.
+written is not. Callers hand their items to a few committer threads and wait for their own results,
+in order. With two committers, one group can be decided while the previous one is being written.
 """
 
 from __future__ import annotations
@@ -16,61 +17,79 @@ R = TypeVar("R")
 
 
 class _Entry(Generic[T, R]):
-    __slots__ = ("items", "results", "error", "finished", "wake")
+    __slots__ = ("items", "results", "error", "done")
 
     def __init__(self, items: Sequence[T]):
         self.items = items
         self.results: list[R] = []
-        self.error: BaseException | None = None
-        self.finished = False
-        self.wake = threading.Event()
+        self.error: Exception | None = None
+        self.done = threading.Event()
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, process: Callable[[list[T]], list[R]], max_items: int):
+    def __init__(self, process: Callable[[list[T]], list[R]], max_items: int, committers: int = 2):
         self._process = process
         self._max_items = max_items
-        self._lock = threading.Lock()
+        self._committers = committers
+        self._ready = threading.Condition()
         self._queue: deque[_Entry[T, R]] = deque()
-        self._busy = False
+        self._threads: list[threading.Thread] = []
+        self._closed = False
 
     def submit(self, items: Sequence[T]) -> list[R]:
         entry: _Entry[T, R] = _Entry(items)
-        with self._lock:
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("closed")
+            if not self._threads:  # started on first use: after a server forks its workers, not before
+                self._start()
             self._queue.append(entry)
-            leads = not self._busy
-            self._busy = True
-        if not leads:
-            entry.wake.wait()
-        if not entry.finished:  # it is this caller's turn to lead
-            self._lead()
+            self._ready.notify()
+        entry.done.wait()
         if entry.error is not None:
             raise entry.error
         return entry.results
 
-    def _lead(self) -> None:
-        with self._lock:
-            group = [self._queue.popleft()]  # the leader's own entry is always first in the queue
+    def close(self) -> None:
+        """Lets the committers finish what is queued, then stop."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _start(self) -> None:
+        for number in range(self._committers):
+            thread = threading.Thread(target=self._commit_forever, name=f"group-commit-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _commit_forever(self) -> None:
+        while (group := self._next_group()) is not None:
+            self._commit(group)
+
+    def _next_group(self) -> list[_Entry[T, R]] | None:
+        with self._ready:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._ready.wait()
+            group = [self._queue.popleft()]
             count = len(group[0].items)
             while self._queue and count + len(self._queue[0].items) <= self._max_items:
                 count += len(self._queue[0].items)
                 group.append(self._queue.popleft())
+            return group
+
+    def _commit(self, group: list[_Entry[T, R]]) -> None:
         try:
             results = self._process([item for entry in group for item in entry.items])
             position = 0
             for entry in group:
                 entry.results = results[position : position + len(entry.items)]
                 position += len(entry.items)
-        except Exception as error:  # every caller of the group learns of it
+        except Exception as error:  # every caller of the group learns of it; the committer carries on
             for entry in group:
                 entry.error = error
-        with self._lock:
-            for entry in group:
-                entry.finished = True
-            successor = self._queue[0] if self._queue else None
-            if successor is None:
-                self._busy = False
         for entry in group:
-            entry.wake.set()
-        if successor is not None:
-            successor.wake.set()
+            entry.done.set()

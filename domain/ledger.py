@@ -75,7 +75,7 @@ class SpinLedger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock) -> None:
         super().__init__(env)
         self.clock = clock
-        self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP)
+        self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP, committers=2)
         # Held while a group's spins are reserved and its events appended, so that server processes
         # take turns on a promotion's budget instead of failing against each other. The wiring supplies
         # a database lock; within one process, the group commit already serialises.
@@ -392,6 +392,10 @@ class SpinLedger(Application[UUID]):
             except IntegrityError:
                 time.sleep(0.002 * number)
         raise ConcurrentModification("the records changed under this request repeatedly; retry it", retry_after_ms=100)
+
+    def close(self) -> None:
+        self._awards.close()
+        super().close()
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         counts = Counter(event.originator_id for event in processing_event.events)
