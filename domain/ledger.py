@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter, defaultdict
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, TypeVar
@@ -76,10 +76,11 @@ class SpinLedger(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP, committers=2)
-        # Held while a group's spins are reserved and its events appended, so that server processes
-        # take turns on a promotion's budget instead of failing against each other. The wiring supplies
-        # a database lock; within one process, the group commit already serialises.
-        self.append_lock: Callable[[], ContextManager[None]] = nullcontext
+        # Held while a group's spins are reserved and its events appended, so that committers take turns
+        # on a promotion's budget instead of failing against each other. This one serves one process;
+        # the wiring replaces it with a database lock that serves every server process.
+        in_process = threading.Lock()
+        self.append_lock: Callable[[], ContextManager[Any]] = lambda: in_process
         self._cache = StateCache(self.CACHE_SIZE)
 
     # -- players ---------------------------------------------------------------------------------
