@@ -64,6 +64,31 @@ class Reservation:
         self.spins += award.spins_awarded
 
 
+@dataclass
+class GroupDecision:
+    """What a group of award requests came to, and the recorded states it rests on."""
+
+    versions: dict[UUID, int]  # every stream read, at the version read
+    results: list[AwardResult] = field(default_factory=list)
+    granted: dict[UUID, Award] = field(default_factory=dict)
+    players: dict[UUID, Player] = field(default_factory=dict)
+    reservations: dict[UUID, Reservation] = field(default_factory=lambda: defaultdict(Reservation))
+    promotion_terms: dict[UUID, tuple[Any, Any]] = field(default_factory=dict)
+    events: list[StoredEvent] = field(default_factory=list)
+
+    def holds_on(self, current: dict[UUID, Any]) -> bool:
+        """True when the recorded states differ from those decided on only by spins others reserved."""
+        if any(award_id in current for award_id in self.granted):
+            return False
+        if any(current[player_id].version != self.versions[player_id] for player_id in self.players):
+            return False
+        for promo_id, reservation in self.reservations.items():
+            promo = current[promo_id]
+            if (promo.terms_data, promo.ended_at) != self.promotion_terms[promo_id] or promo.budget_left < reservation.spins:
+                return False
+        return True
+
+
 class SpinLedger(Application[UUID]):
     name = "SpinLedger"
     snapshotting_intervals = {Promotion: 25, Player: 50}
@@ -75,7 +100,7 @@ class SpinLedger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock) -> None:
         super().__init__(env)
         self.clock = clock
-        self._awards = GroupCommit(self._grant_group, max_items=self.MAX_GROUP, committers=2)
+        self._awards = GroupCommit(self._grant_all, max_items=self.MAX_GROUP, committers=2)
         # Held while a group's spins are reserved and its events appended, so that committers take turns
         # on a promotion's budget instead of failing against each other. This one serves one process;
         # the wiring replaces it with a database lock that serves every server process.
@@ -200,87 +225,71 @@ class SpinLedger(Application[UUID]):
 
     # -- the award decision ----------------------------------------------------------------------
 
-    def _grant_group(self, requests: list[AwardRequest]) -> list[AwardResult]:
-        return self._with_retries(lambda: self._grant_all(requests))
-
     def _grant_all(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
         """Decides a group of requests and records every grant in one transaction.
 
-        Only the promotions' budgets are contended across processes, so only their reservation happens
-        under ``append_lock``, on the promotions as recorded at that moment; the awards and players are
-        decided and serialised before it, in parallel with other processes. When a player or an award
-        changed meanwhile (rare), the append fails on its version and the group is decided again.
+        The group is decided, and its events serialised, in parallel with other processes. Then,
+        under ``append_lock``, everything it read is read again as recorded at that moment: if the
+        decision still holds (what changed is only spins reserved by others, within the budget left),
+        the spins are reserved on the promotions' current state and all events are appended at once;
+        if not, the group is decided again on the current state, still under the lock.
         """
         now = self.clock.now()
-        loaded = self._load(
-            {Award.stream_id(r.idempotency_key) for r in requests}
-            | {Player.stream_id(r.player_id) for r in requests}
-            | {Promotion.stream_id(r.promo_id) for r in requests}
+        ids = list(
+            dict.fromkeys(
+                [Award.stream_id(r.idempotency_key) for r in requests]
+                + [Player.stream_id(r.player_id) for r in requests]
+                + [Promotion.stream_id(r.promo_id) for r in requests]
+            )
         )
-        base_versions = {aggregate_id: aggregate.version for aggregate_id, aggregate in loaded.items()}
-        granted: dict[UUID, Award] = {}
-        reservations: dict[UUID, Reservation] = defaultdict(Reservation)  # per promotion, recorded once per group
-        players: dict[UUID, Player] = {}
-        results: list[AwardResult] = []
+        decision = self._decide(requests, self._load(ids), now)
+        if not decision.granted:
+            return decision.results
+        with self.append_lock():
+            decision, promotions = self._record_group(requests, ids, decision, now)
+        saved = [(p, p.version - 1) for p in promotions] + [(a, 0) for a in decision.granted.values()]
+        saved += [(p, decision.versions[p.id]) for p in decision.players.values()]
+        self._snapshot(saved)
+        for aggregate in (*promotions, *decision.players.values()):
+            self._cache.put(aggregate)
+        return decision.results
+
+    def _record_group(
+        self, requests: Sequence[AwardRequest], ids: list[UUID], decision: GroupDecision, now: datetime
+    ) -> tuple[GroupDecision, list[Promotion]]:
+        for _ in range(self.MAX_ATTEMPTS):
+            current = self._load(ids)
+            if not decision.holds_on(current):
+                decision = self._decide(requests, current, now)
+                if not decision.granted:
+                    return decision, []
+            promotions = [current[promo_id] for promo_id in decision.reservations]
+            for promo in promotions:
+                reservation = decision.reservations[promo.id]
+                promo.reserve(reservation.award_ids, reservation.spins, timestamp=now)
+            reserved = [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
+            try:
+                self.recorder.insert_events(reserved + decision.events)
+            except IntegrityError:  # a writer outside the lock (a profile update, a cancellation) got there first
+                continue
+            return decision, promotions
+        raise ConcurrentModification("the records changed under this request repeatedly; retry it")
+
+    def _decide(self, requests: Sequence[AwardRequest], loaded: dict[UUID, Any], now: datetime) -> GroupDecision:
+        decision = GroupDecision(versions={i: a.version for i, a in loaded.items()})
         for request in requests:
             try:
-                results.append(self._grant_one(request, loaded, granted, reservations, players, now))
+                decision.results.append(self._grant_one(request, loaded, decision, now))
             except DomainError as refusal:
-                results.append(refusal)
-        if not granted:
-            return results
-        decided = [self.mapper.to_stored_event(e) for a in (*granted.values(), *players.values()) for e in a.collect_events()]
-        promotions = [loaded[promo_id] for promo_id in reservations]
-        with self.append_lock():
-            for _ in range(self.MAX_ATTEMPTS):
-                promotions = self._current_promotions(promotions, reservations, base_versions)
-                for promo in promotions:
-                    promo.reserve(reservations[promo.id].award_ids, reservations[promo.id].spins, timestamp=now)
-                reserved = [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
-                try:
-                    self.recorder.insert_events(reserved + decided)  # the contended streams first: they fail fast
-                except IntegrityError:
-                    self._check_unchanged(players, granted, base_versions)
-                    continue
-                saved = (*promotions, *players.values(), *granted.values())
-                self._snapshot([(a, base_versions.get(a.id, 0)) for a in saved])
-                for aggregate in (*promotions, *players.values()):
-                    self._cache.put(aggregate)
-                return results
-        raise ConcurrentModification("the promotion changed under this request repeatedly; retry it", retry_after_ms=100)
+                decision.results.append(refusal)
+        changed = (*decision.granted.values(), *decision.players.values())
+        decision.events = [self.mapper.to_stored_event(e) for a in changed for e in a.collect_events()]
+        decision.promotion_terms = {i: (loaded[i].terms_data, loaded[i].ended_at) for i in decision.reservations}
+        return decision
 
-    def _current_promotions(
-        self, promotions: list[Promotion], reservations: dict[UUID, Reservation], base_versions: dict[UUID, int]
-    ) -> list[Promotion]:
-        """The promotions as recorded now, if the group's decisions still hold on them; else IntegrityError."""
-        current = self._load(promo.id for promo in promotions)
-        for promo in promotions:
-            now_promo = current[promo.id]
-            same_terms = (now_promo.terms_data, now_promo.ended_at) == (promo.terms_data, promo.ended_at)
-            if not same_terms or now_promo.budget_left < reservations[promo.id].spins:
-                raise IntegrityError("the promotion changed beyond its budget: decide the group again")
-            base_versions[promo.id] = now_promo.version
-        return [current[promo.id] for promo in promotions]
-
-    def _check_unchanged(self, players: dict[UUID, Player], granted: dict[UUID, Award], base_versions: dict[UUID, int]) -> None:
-        """After a failed append: if a player or an award of the group changed, the group is decided again."""
-        current = self._load([*players, *granted])
-        if any(award_id in current for award_id in granted) or any(
-            current[player_id].version != base_versions[player_id] for player_id in players
-        ):
-            raise IntegrityError("a player or an award changed concurrently: decide the group again")
-
-    def _grant_one(
-        self,
-        request: AwardRequest,
-        loaded: dict[UUID, Any],
-        granted: dict[UUID, Award],
-        reservations: dict[UUID, Reservation],
-        players: dict[UUID, Player],
-        now: datetime,
-    ) -> AwardOutcome:
+    def _grant_one(self, request: AwardRequest, loaded: dict[UUID, Any], decision: GroupDecision, now: datetime) -> AwardOutcome:
         award_id = Award.stream_id(request.idempotency_key)
-        prior = granted.get(award_id) or loaded.get(award_id)
+        prior = decision.granted.get(award_id) or loaded.get(award_id)
         if prior is not None:
             return self._replay(prior, request)
         if request.award_type != AWARD_TYPE_FREE_SPINS:
@@ -295,7 +304,7 @@ class SpinLedger(Application[UUID]):
         promo = loaded.get(Promotion.stream_id(request.promo_id))
         if promo is None:
             raise PromotionNotFound(f"no promotion {request.promo_id!r}", field="promo_id")
-        pending = reservations[promo.id].spins if promo.id in reservations else 0
+        pending = decision.reservations[promo.id].spins if promo.id in decision.reservations else 0
         check_award(AwardContext(player, promo, request.game_code, request.award_value, now, promo.budget_left - pending))
         award = Award.grant(
             at=now,
@@ -314,9 +323,9 @@ class SpinLedger(Application[UUID]):
             terms=promo.terms_data,
         )
         player.receive_award(str(award.id), request.promo_id, request.award_value, award.expires_at, timestamp=now)
-        granted[award_id] = award
-        reservations[promo.id].add(award)
-        players[player.id] = player
+        decision.granted[award_id] = award
+        decision.reservations[promo.id].add(award)
+        decision.players[player.id] = player
         return AwardOutcome(AwardReceipt.of(award), replayed=False)
 
     @staticmethod
@@ -391,8 +400,9 @@ class SpinLedger(Application[UUID]):
             try:
                 return attempt()
             except IntegrityError:
-                time.sleep(0.002 * number)
-        raise ConcurrentModification("the records changed under this request repeatedly; retry it", retry_after_ms=100)
+                # Back off a little longer each time, and differently per thread, so retries spread out.
+                time.sleep(0.002 * number * (1 + threading.get_ident() % 7 / 7))
+        raise ConcurrentModification("the records changed under this request repeatedly; retry it")
 
     def close(self) -> None:
         self._awards.close()
