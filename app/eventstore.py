@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
 # Serialises the reservation of spins on promotions' budgets across server processes.
 APPEND_LOCK_KEY = 0x41574152  # "AWAR"
+# How long a write waits for a table or advisory lock before it fails (and the client retries).
+LOCK_TIMEOUT_SECONDS = 5
 
 
 class SpinledgerRecorder(PostgresApplicationRecorder):
@@ -36,13 +38,16 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         schema = sql.Identifier(self.datastore.schema)
         self._read_streams_statement = sql.SQL(
             "SELECT x.* FROM unnest(%(ids)s::uuid[], %(after)s::bigint[]) AS w(originator_id, after_version)"
+            " LEFT JOIN LATERAL (SELECT s.originator_version AS version FROM {schema}.{snapshots} s"
+            "  WHERE s.originator_id = w.originator_id AND s.originator_version > w.after_version"
+            "  ORDER BY s.originator_version DESC LIMIT 1) latest ON true"
             " CROSS JOIN LATERAL ("
             "  (SELECT s.originator_id, s.originator_version, s.topic, s.state, 0 AS kind FROM {schema}.{snapshots} s"
-            "   WHERE s.originator_id = w.originator_id AND s.originator_version > w.after_version"
-            "   ORDER BY s.originator_version DESC LIMIT 1)"
+            "   WHERE s.originator_id = w.originator_id AND s.originator_version = latest.version)"
             "  UNION ALL"
             "  (SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind FROM {schema}.{events} e"
-            "   WHERE e.originator_id = w.originator_id AND e.originator_version > w.after_version)) x"
+            "   WHERE e.originator_id = w.originator_id"
+            "   AND e.originator_version > GREATEST(w.after_version, COALESCE(latest.version, 0)))) x"
         ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name))
         append_function = sql.Identifier(events_table_name + "_append")
         self._append_statement = sql.SQL("SELECT notification_id FROM {schema}.{function}(%s, %s, %s, %s)").format(
@@ -95,12 +100,9 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
             curs.execute(self._read_streams_statement, params, prepare=True)
             rows = curs.fetchall()
-        snapshot_versions = {row["originator_id"]: row["originator_version"] for row in rows if row["kind"] == 0}
         streams: dict[UUID, list[StoredEvent]] = {}
         # A stream's latest snapshot (if newer than the known version) first, then its events after it.
         for row in sorted(rows, key=lambda r: (r["kind"], r["originator_version"])):
-            if row["kind"] == 1 and row["originator_version"] <= snapshot_versions.get(row["originator_id"], 0):
-                continue
             streams.setdefault(row["originator_id"], []).append(
                 StoredEvent(
                     originator_id=row["originator_id"],
@@ -119,7 +121,7 @@ def ledger_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[
         **eventsourcing_env(database_url),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(max_overflow),
-        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         # No ping per checkout: a broken pooled connection fails its statement, is discarded by the pool,
         # and the library's retry (and ours, for read_streams) takes a fresh one.
@@ -141,17 +143,23 @@ def schema_lock(database_url: str) -> Iterator[None]:
 
 
 @contextmanager
-def advisory_lock(datastore: PostgresDatastore, key: int) -> Iterator[None]:
+def advisory_lock(datastore: PostgresDatastore, key: int, timeout_seconds: int) -> Iterator[None]:
+    """A session-level advisory lock on a pooled connection; waiting longer than the timeout fails."""
     with datastore.get_connection() as conn:
+        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{timeout_seconds}s")))
         conn.execute("SELECT pg_advisory_lock(%s)", [key], prepare=True)
         try:
             yield
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", [key], prepare=True)
+            try:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [key], prepare=True)
+            except Exception:
+                conn.close()  # never hand the pool a connection that may still hold the lock
+                raise
 
 
 def open_ledger(database_url: str, clock: Clock, *, pool_size: int = 8, max_overflow: int = 8) -> SpinLedger:
     with schema_lock(database_url):
         ledger = SpinLedger(ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow), clock=clock)
-    ledger.append_lock = functools.partial(advisory_lock, ledger.recorder.datastore, APPEND_LOCK_KEY)
+    ledger.append_lock = functools.partial(advisory_lock, ledger.recorder.datastore, APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS)
     return ledger

@@ -9,7 +9,6 @@ from typing import Any, NoReturn
 from flask import Flask, Response, g, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, ValidationError
-from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from app.errors import ApiError, validation_error
@@ -17,7 +16,6 @@ from domain.ids import uuid7
 
 DEFAULT_BODY_LIMIT = 64 * 1024
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
-_NO_BODY = object()
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -33,11 +31,19 @@ def parse_json_body(raw: bytes) -> Any:
 
 
 class StrictJsonParser(FlaskParser):
-    """Reads the body parsed once by ``before_request``; turns schema errors into the error envelope."""
+    """Parses the body only when a view asks for it (after authentication), strictly; schema errors
+    become the error envelope."""
 
     def _raw_load_json(self, req: Any) -> Any:
-        body = g.get("json_body", _NO_BODY)
-        return core.missing if body is _NO_BODY else body
+        if "json_body" not in g:
+            raw = req.get_data(cache=True)
+            if not raw:
+                g.json_body = {}
+            elif req.mimetype != "application/json":
+                raise ApiError("UNSUPPORTED_MEDIA_TYPE", "send the body as Content-Type: application/json")
+            else:
+                g.json_body = parse_json_body(raw)
+        return g.json_body
 
     def handle_error(self, error: ValidationError, req: Any, schema: Schema, **_: Any) -> NoReturn:
         raise validation_error(error.messages)
@@ -67,13 +73,7 @@ def install_request_hooks(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         request.max_content_length = getattr(view, "body_limit", DEFAULT_BODY_LIMIT)
         if request.method in ("POST", "PUT", "PATCH"):
-            raw = request.get_data(cache=True)  # raises 413 past the limit
-            if not raw:
-                g.json_body = {}
-                return
-            if request.mimetype != "application/json":
-                raise ApiError("UNSUPPORTED_MEDIA_TYPE", "send the body as Content-Type: application/json")
-            g.json_body = parse_json_body(raw)
+            request.get_data(cache=True)  # refuses a body past the limit (413) before anything else
 
     @app.after_request
     def _tag(response: Response) -> Response:

@@ -8,7 +8,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, TypeVar, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -31,7 +31,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.player import SELF_EXCLUSION_MONTHS, Player
-from domain.promotion import AWARD_TYPE_FREE_SPINS, Promotion, PromotionTerms
+from domain.promotion import Promotion, PromotionTerms
 from domain.requests import AwardRequest, PlayerProfile
 from domain.views import AwardOutcome, AwardReceipt, AwardStatus, Page, PlayerView, PromotionView, SelfExclusion
 from domain.windows import add_months
@@ -42,6 +42,7 @@ T = TypeVar("T")
 AwardResult = AwardOutcome | DomainError
 
 
+@runtime_checkable
 class StreamReader(Protocol):
     """A recorder that reads many streams in one round trip.
 
@@ -111,6 +112,9 @@ class SpinLedger(Application[UUID]):
     # -- players ---------------------------------------------------------------------------------
 
     def register_player(self, player_id: str, profile: PlayerProfile) -> tuple[PlayerView, bool]:
+        if profile.birth_date > self.clock.now().date():
+            raise ValidationFailed("birth_date is in the future", field="birth_date")
+
         def attempt() -> tuple[PlayerView, bool]:
             now = self.clock.now()
             player = self._load_one(Player.stream_id(player_id))
@@ -292,10 +296,6 @@ class SpinLedger(Application[UUID]):
         prior = decision.granted.get(award_id) or loaded.get(award_id)
         if prior is not None:
             return self._replay(prior, request)
-        if request.award_type != AWARD_TYPE_FREE_SPINS:
-            raise ValidationFailed("award_type must be FREE_SPINS", field="award_type")
-        if request.award_value < 1:
-            raise ValidationFailed("award_value must be at least 1", field="award_value")
         if request.expires_at is not None and request.expires_at <= now:
             raise ValidationFailed("expires_at must be in the future", field="expires_at")
         player = loaded.get(Player.stream_id(request.player_id))
@@ -343,11 +343,10 @@ class SpinLedger(Application[UUID]):
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
-        read_streams = getattr(self.recorder, "read_streams", None)
-        if read_streams is None:
+        if not isinstance(self.recorder, StreamReader):  # the in-memory store of the unit tests
             return {i: a for i in ids if (a := self._load_from_repository(i)) is not None}
         cached = {i: state for i in ids if (state := self._cache.get(i)) is not None}
-        streams = read_streams({i: cached[i].version if i in cached else 0 for i in ids})
+        streams = self.recorder.read_streams({i: cached[i].version if i in cached else 0 for i in ids})
         loaded = {}
         for aggregate_id in ids:
             aggregate = self._fast_forward(cached.get(aggregate_id), streams.get(aggregate_id, ()))

@@ -8,7 +8,6 @@ from decimal import Decimal
 from domain.errors import ValidationFailed
 
 CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")
 _AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})\.[0-9]{2}$")
 
 # ISO 4217 currencies with two minor units that the service accepts.

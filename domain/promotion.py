@@ -18,6 +18,7 @@ from domain.regions import check_allowed_region
 from domain.windows import require_utc
 
 AWARD_TYPE_FREE_SPINS = "FREE_SPINS"
+MIN_AWARD_TTL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,17 @@ class PromotionTerms:
             check_allowed_region(region)
         if not self.allowed_regions:
             raise ValidationFailed("allowed_regions must name at least one region", field="allowed_regions")
+        if self.bet_per_spin <= 0:
+            raise ValidationFailed("bet_per_spin must be greater than zero", field="bet_per_spin")
+        for name in ("max_spins_per_award", "budget_spins", "per_player_daily_limit", "per_player_weekly_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValidationFailed(f"{name} must be at least 1", field=name)
+        if self.award_ttl_seconds < MIN_AWARD_TTL_SECONDS:
+            raise ValidationFailed(f"award_ttl_seconds must be at least {MIN_AWARD_TTL_SECONDS}", field="award_ttl_seconds")
+        daily, weekly = self.per_player_daily_limit, self.per_player_weekly_limit
+        if daily is not None and weekly is not None and daily > weekly:
+            raise ValidationFailed("per_player_daily_limit cannot exceed per_player_weekly_limit", field="per_player_daily_limit")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,11 +107,6 @@ class Promotion(Aggregate):
     @property
     def budget_left(self) -> int:
         return max(0, self.terms_data["budget_spins"] - self.spins_reserved)
-
-    def is_running_at(self, at: datetime) -> bool:
-        if self.ended_at is not None and at >= self.ended_at:
-            return False
-        return self.terms_data["starts_at"] <= at < self.terms_data["ends_at"]
 
     def award_expiry(self, issued_at: datetime, requested: datetime | None) -> datetime:
         """The award's expiry: the requested instant, clamped to the promotion's award time-to-live."""

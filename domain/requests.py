@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from domain.errors import ValidationFailed
 from domain.money import check_currency
+from domain.promotion import AWARD_TYPE_FREE_SPINS
 from domain.regions import check_player_region
 
 
@@ -23,6 +24,14 @@ class AwardRequest:
     issued_at: datetime | None = None
     expires_at: datetime | None = None
     request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.award_type != AWARD_TYPE_FREE_SPINS:
+            raise ValidationFailed("award_type must be FREE_SPINS", field="award_type")
+        if self.award_value < 1:
+            raise ValidationFailed("award_value must be at least 1", field="award_value")
+        if not self.idempotency_key:
+            raise ValidationFailed("idempotency_key must not be empty", field="idempotency_key")
 
     def fingerprint(self) -> str:
         """What makes two requests under one key "the same": every field but the key and request id."""
@@ -48,5 +57,5 @@ class PlayerProfile:
     def __post_init__(self) -> None:
         check_player_region(self.region)
         check_currency(self.currency)
-        if not date(1900, 1, 1) <= self.birth_date:
+        if self.birth_date < date(1900, 1, 1):
             raise ValidationFailed("birth_date must be after 1900-01-01", field="birth_date")

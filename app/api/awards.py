@@ -20,6 +20,7 @@ from app.schemas.awards import (
 from app.schemas.common import PageArgsSchema, page_schema
 from app.services import ledger
 from domain.errors import DomainError
+from domain.requests import AwardRequest
 from domain.views import AwardOutcome
 
 blp = Blueprint("awards", __name__, url_prefix="/api/v1", description="Free-spins awards, idempotent on their key")
@@ -48,9 +49,9 @@ def create_award(headers: dict[str, str], body: dict[str, Any]) -> Any:
 @blp.response(200, BatchResultSchema, description="one result per item, in order")
 def create_awards(body: dict[str, Any]) -> Any:
     parsed = batch_requests(body["awards"])
-    valid = [item for item in parsed if not isinstance(item, ApiError)]
+    valid = [item for item in parsed if isinstance(item, AwardRequest)]
     granted = iter(ledger().award_batch(valid))
-    results = [_batch_item(index, item if isinstance(item, ApiError) else next(granted)) for index, item in enumerate(parsed)]
+    results = [_batch_item(index, next(granted) if isinstance(item, AwardRequest) else item) for index, item in enumerate(parsed)]
     return {"results": results}
 
 

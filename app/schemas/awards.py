@@ -8,6 +8,7 @@ from app.errors import ApiError, validation_error
 from app.schemas.common import ErrorSchema
 from app.schemas.fields import Instant, Money, StrictInteger, Text, external_id
 from app.schemas.promotions import MAX_SPINS
+from domain.errors import DomainError
 from domain.promotion import AWARD_TYPE_FREE_SPINS
 from domain.requests import AwardRequest
 
@@ -48,16 +49,16 @@ def award_request(body: dict[str, Any], header_key: str | None = None) -> AwardR
     return AwardRequest(**{**body, "idempotency_key": key})
 
 
-def batch_requests(items: list[Any]) -> list[AwardRequest | ApiError]:
+def batch_requests(items: list[Any]) -> list[AwardRequest | ApiError | DomainError]:
     """Each item parsed on its own: one bad item gets its own error and does not sink the batch."""
     schema = AwardRequestSchema()
-    parsed: list[AwardRequest | ApiError] = []
+    parsed: list[AwardRequest | ApiError | DomainError] = []
     for item in items:
         try:
             parsed.append(award_request(schema.load(item)))
         except ValidationError as error:
             parsed.append(validation_error(error.messages))
-        except ApiError as error:
+        except (ApiError, DomainError) as error:
             parsed.append(error)
     return parsed
 

@@ -49,7 +49,10 @@ class Instant(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise ValidationError("must carry a UTC offset, such as 2026-01-01T00:00:00Z")
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValidationError("is outside the range of supported date-times") from None
 
 
 class StrictInteger(fields.Integer):
