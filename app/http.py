@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 from flask import Flask, Response, g, request
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import Schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError
 from webargs.flaskparser import FlaskParser
 
 from app.errors import ApiError, validation_error
@@ -32,7 +32,9 @@ def parse_json_body(raw: bytes) -> Any:
 
 class StrictJsonParser(FlaskParser):
     """Parses the body only when a view asks for it (after authentication), strictly; schema errors
-    become the error envelope."""
+    become the error envelope. Unknown query parameters are refused, like unknown body fields."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
 
     def _raw_load_json(self, req: Any) -> Any:
         if "json_body" not in g:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 
 class ErrorSchema(Schema):
@@ -20,9 +20,6 @@ class ErrorEnvelopeSchema(Schema):
 
 
 class PageArgsSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
     after = fields.String(validate=validate.Length(max=64), metadata={"description": "next_cursor of the previous page"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 

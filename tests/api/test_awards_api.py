@@ -180,8 +180,17 @@ def test_a_players_awards_page_with_a_cursor(client, clock):
     assert (first["has_more"], second["has_more"], second["next_cursor"]) == (True, False, None)
 
 
+def test_a_batch_item_with_an_impossible_date_gets_its_own_error(client):
+    player_id, promo_id = register(client), define(client)
+    items = [award_json(player_id, promo_id, expires_at="9999-12-31T23:59:59-01:00"), award_json(player_id, promo_id)]
+    results = client.post("/api/v1/awards/batch", json={"awards": items}, headers=ADMIN).json["results"]
+    assert [r["status"] for r in results] == [400, 201]
+    assert results[0]["error"]["field"] == "expires_at"
+
+
 def test_a_key_unknown_to_the_store_and_a_wrong_cursor_are_named(client):
     player_id = register(client)
+    assert_envelope(client.get(f"/api/v1/players/{player_id}/awards?page=2", headers=ADMIN), 400, "VALIDATION_ERROR", "page")
     assert_envelope(client.get(f"/api/v1/awards/{unique('x')}", headers=ADMIN), 404, "NOT_FOUND")
     assert_envelope(client.get("/api/v1/awards/8b0c6a3e-3f44-4a51-9b9e-1d2c3b4a5f60", headers=ADMIN), 404, "AWARD_NOT_FOUND")
     assert_envelope(client.get(f"/api/v1/players/{player_id}/awards?after=zzz", headers=ADMIN), 400, "VALIDATION_ERROR", "after")

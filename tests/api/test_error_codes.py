@@ -1,4 +1,4 @@
-"""Every error code of the award service, produced by a real request, and nothing recorded for any of them."""
+"""Every error code of the award service, produced by a real request; a refused request records nothing."""
 
 from __future__ import annotations
 
@@ -18,29 +18,48 @@ def post_award(client, body, headers=ADMIN):
     return client.post("/api/v1/awards", json=body, headers=headers)
 
 
-def test_expired_promo(client):
+def refused(db, send, status, code, field=None):
+    """Sends the request and checks its envelope, and that it recorded nothing."""
+    before = event_count(db)
+    error = assert_envelope(send(), status, code, field)
+    assert event_count(db) == before
+    return error
+
+
+def test_an_award_after_the_promotion_ended_is_expired_promo(client, db):
     player_id, promo_id = register(client), define(client, ends_at="2026-11-18T09:00:00Z", starts_at="2026-11-01T00:00:00Z")
-    assert_envelope(post_award(client, award_json(player_id, promo_id)), 422, "EXPIRED_PROMO", "promo_id")
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id)), 422, "EXPIRED_PROMO", "promo_id")
 
 
-def test_region_blocked(client):
+def test_an_award_before_the_promotion_starts_is_expired_promo(client, db):
+    player_id, promo_id = register(client), define(client, starts_at="2026-11-19T00:00:00Z")
+    error = refused(db, lambda: post_award(client, award_json(player_id, promo_id)), 422, "EXPIRED_PROMO", "promo_id")
+    assert "not started" in error["message"]
+
+
+def test_a_player_outside_the_allowed_regions_is_region_blocked(client, db):
     player_id, promo_id = register(client, region="CA-QC"), define(client, allowed_regions=["CA-ON"])
-    assert_envelope(post_award(client, award_json(player_id, promo_id)), 403, "REGION_BLOCKED", "player_id")
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id)), 403, "REGION_BLOCKED", "player_id")
 
 
-def test_ineligible_under_age(client):
+def test_an_eighteen_year_old_in_british_columbia_is_ineligible(client, db):
     eighteen = date(T0.year - 18, 1, 1).isoformat()
     player_id, promo_id = register(client, region="CA-BC", birth_date=eighteen), define(client)
-    assert_envelope(post_award(client, award_json(player_id, promo_id)), 403, "INELIGIBLE", "player_id")
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id)), 403, "INELIGIBLE", "player_id")
 
 
-def test_ineligible_game_and_spins(client):
+def test_a_game_outside_the_promotion_or_too_many_spins_is_ineligible(client, db):
     player_id, promo_id = register(client), define(client, max_spins_per_award=10)
-    assert_envelope(post_award(client, award_json(player_id, promo_id, game_code="other-game")), 403, "INELIGIBLE", "game_code")
-    assert_envelope(post_award(client, award_json(player_id, promo_id, award_value=11)), 403, "INELIGIBLE", "award_value")
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id, game_code="other-game")), 403, "INELIGIBLE", "game_code")
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id, award_value=11)), 403, "INELIGIBLE", "award_value")
 
 
-def test_player_self_excluded(client):
+def test_a_player_in_another_currency_is_ineligible(client, db):
+    player_id, promo_id = register(client, currency="EUR"), define(client)
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id)), 403, "INELIGIBLE", "player_id")
+
+
+def test_self_exclusion_cancels_outstanding_awards_and_blocks_new_ones(client, db):
     player_id, promo_id = register(client), define(client)
     award_id = post_award(client, award_json(player_id, promo_id)).json["award_id"]
     response = client.post(f"/api/v1/players/{player_id}/self-exclusion", json={"period": "6m"}, headers=ADMIN)
@@ -48,43 +67,67 @@ def test_player_self_excluded(client):
     assert response.json["awards_cancelled"] == [award_id]
     assert response.json["self_excluded_until"] == "2027-05-18T10:00:00.000Z"
     assert client.get(f"/api/v1/awards/{award_id}", headers=ADMIN).json["status"] == "cancelled"
-    assert_envelope(post_award(client, award_json(player_id, promo_id)), 403, "PLAYER_SELF_EXCLUDED", "player_id")
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id)), 403, "PLAYER_SELF_EXCLUDED", "player_id")
 
 
-def test_rate_limit_carries_the_wait_until_the_window_ends(client):
+def test_a_full_daily_cap_is_rate_limited_until_midnight_utc(client, db):
     player_id, promo_id = register(client), define(client, per_player_daily_limit=5)
     assert post_award(client, award_json(player_id, promo_id, award_value=5)).status_code == 201
+    before = event_count(db)
     response = post_award(client, award_json(player_id, promo_id, award_value=1))
     error = assert_envelope(response, 429, "RATE_LIMIT")
+    assert event_count(db) == before
     assert error["retryable"] is True
     assert error["retryAfterMs"] == 14 * 3600 * 1000
     assert response.headers["Retry-After"] == str(14 * 3600)
 
 
-def test_budget_exhausted(client):
+def test_a_full_weekly_cap_is_rate_limited_until_monday_midnight_utc(client, db, clock):
+    player_id, promo_id = register(client), define(client, per_player_daily_limit=5, per_player_weekly_limit=8)
+    assert post_award(client, award_json(player_id, promo_id, award_value=5)).status_code == 201
+    clock.advance(days=1)
+    assert post_award(client, award_json(player_id, promo_id, award_value=3)).status_code == 201
+    clock.advance(days=1)  # Friday 10:00 UTC: the day is fresh, the week is full
+    error = refused(db, lambda: post_award(client, award_json(player_id, promo_id, award_value=1)), 429, "RATE_LIMIT")
+    assert error["retryAfterMs"] == (2 * 24 + 14) * 3600 * 1000
+
+
+def test_an_award_the_budget_cannot_cover_is_budget_exhausted(client, db):
     player_id, promo_id = register(client), define(client, budget_spins=5)
     assert post_award(client, award_json(player_id, promo_id, award_value=5)).status_code == 201
-    assert_envelope(post_award(client, award_json(player_id, promo_id, award_value=1)), 409, "BUDGET_EXHAUSTED")
+    refused(db, lambda: post_award(client, award_json(player_id, promo_id, award_value=1)), 409, "BUDGET_EXHAUSTED")
 
 
-def test_unknown_player_promotion_and_award(client):
+def test_an_expiry_past_the_time_to_live_is_clamped_to_it(client):
+    player_id, promo_id = register(client), define(client, award_ttl_seconds=3600)
+    body = award_json(player_id, promo_id, expires_at="2026-12-01T00:00:00Z")
+    assert post_award(client, body).json["expires_at"] == "2026-11-18T11:00:00.000Z"
+
+
+def test_unknown_players_promotions_and_awards_are_named(client, db):
     player_id, promo_id = register(client), define(client)
-    assert_envelope(post_award(client, award_json("nobody", promo_id)), 404, "PLAYER_NOT_FOUND", "player_id")
-    assert_envelope(post_award(client, award_json(player_id, "no-promo")), 404, "PROMO_NOT_FOUND", "promo_id")
+    refused(db, lambda: post_award(client, award_json("nobody", promo_id)), 404, "PLAYER_NOT_FOUND", "player_id")
+    refused(db, lambda: post_award(client, award_json(player_id, "no-promo")), 404, "PROMO_NOT_FOUND", "promo_id")
     assert_envelope(client.get("/api/v1/players/nobody", headers=ADMIN), 404, "PLAYER_NOT_FOUND")
     assert_envelope(client.get("/api/v1/promotions/nothing", headers=ADMIN), 404, "PROMO_NOT_FOUND")
     missing = "/api/v1/awards/0f0e0d0c-0b0a-4909-8807-060504030201/cancel"
-    assert_envelope(client.post(missing, json={"reason": "x"}, headers=ADMIN), 404, "AWARD_NOT_FOUND")
+    refused(db, lambda: client.post(missing, json={"reason": "x"}, headers=ADMIN), 404, "AWARD_NOT_FOUND")
 
 
-def test_unauthorized_and_forbidden(client):
+def test_a_missing_or_unknown_key_is_unauthorized_and_a_wrong_scope_forbidden(client, db):
     player_id, promo_id = register(client), define(client)
-    assert_envelope(post_award(client, award_json(player_id, promo_id), headers={}), 401, "UNAUTHORIZED")
-    assert_envelope(post_award(client, award_json(player_id, promo_id), headers={"Authorization": "Bearer nope"}), 401, "UNAUTHORIZED")
-    assert_envelope(post_award(client, award_json(player_id, promo_id), headers={"Authorization": "Basic abc"}), 401, "UNAUTHORIZED")
-    assert_envelope(post_award(client, award_json(player_id, promo_id), headers=FINANCE), 403, "FORBIDDEN")
-    assert_envelope(client.put(f"/api/v1/promotions/{promo_id}", json=terms_json(), headers=MARKETING), 403, "FORBIDDEN")
-    assert post_award(client, award_json(player_id, promo_id), headers=MARKETING).status_code == 201
+    body = award_json(player_id, promo_id)
+    refused(db, lambda: post_award(client, body, headers={}), 401, "UNAUTHORIZED")
+    refused(db, lambda: post_award(client, body, headers={"Authorization": "Bearer nope"}), 401, "UNAUTHORIZED")
+    refused(db, lambda: post_award(client, body, headers={"Authorization": "Basic abc"}), 401, "UNAUTHORIZED")
+    refused(db, lambda: post_award(client, body, headers=FINANCE), 403, "FORBIDDEN")
+    refused(db, lambda: client.put(f"/api/v1/promotions/{promo_id}", json=terms_json(), headers=MARKETING), 403, "FORBIDDEN")
+    assert post_award(client, body, headers=MARKETING).status_code == 201
+
+
+def test_an_unauthenticated_body_is_not_even_parsed(client):
+    response = client.post("/api/v1/awards", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert_envelope(response, 401, "UNAUTHORIZED")
 
 
 def test_not_found_and_method_not_allowed_are_enveloped(client):
@@ -112,6 +155,8 @@ def bad_award_bodies(player_id: str, promo_id: str):
     yield "expires without offset", {**good, "expires_at": "2026-11-20T10:00:00"}, "VALIDATION_ERROR", "expires_at"
     yield "expires in the past", {**good, "expires_at": "2026-11-17T10:00:00Z"}, "VALIDATION_ERROR", "expires_at"
     yield "expires garbage", {**good, "expires_at": "tomorrow"}, "VALIDATION_ERROR", "expires_at"
+    yield "expires out of range", {**good, "expires_at": "9999-12-31T23:59:59-01:00"}, "VALIDATION_ERROR", "expires_at"
+    yield "issued out of range", {**good, "issued_at": "0001-01-01T00:00:00+01:00"}, "VALIDATION_ERROR", "issued_at"
     yield "key with spaces", {**good, "idempotency_key": "a key"}, "VALIDATION_ERROR", "idempotency_key"
     yield "key too long", {**good, "idempotency_key": "k" * 256}, "VALIDATION_ERROR", "idempotency_key"
     yield "request id with control", {**good, "request_id": "a\u0000b"}, "VALIDATION_ERROR", "request_id"

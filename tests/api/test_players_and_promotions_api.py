@@ -34,6 +34,7 @@ def test_a_player_lists_only_active_awards(client):
         ({"region": "CA-ON", "birth_date": "1990-04-01"}, "MISSING_FIELD", "currency"),
         ({"region": "CA-ON", "birth_date": "1990-04-01", "currency": "CAD", "vip": True}, "VALIDATION_ERROR", "vip"),
         ({"region": 5, "birth_date": "1990-04-01", "currency": "CAD"}, "VALIDATION_ERROR", "region"),
+        ({"region": "CA-ON", "birth_date": "2990-04-01", "currency": "CAD"}, "VALIDATION_ERROR", "birth_date"),
     ],
 )
 def test_a_bad_player_body_is_refused_naming_the_field_and_records_nothing(client, db, body, code, field):
@@ -83,6 +84,8 @@ def test_a_promotion_is_defined_read_updated_and_ended(client):
         ({"name": "x" * 201}, "VALIDATION_ERROR", "name"),
         ({"award_type": "CASH"}, "VALIDATION_ERROR", "award_type"),
         ({"surprise": 1}, "VALIDATION_ERROR", "surprise"),
+        ({"per_player_daily_limit": 10, "per_player_weekly_limit": 5}, "VALIDATION_ERROR", "per_player_daily_limit"),
+        ({"starts_at": "0001-01-01T00:00:00+01:00"}, "VALIDATION_ERROR", "starts_at"),
     ],
 )
 def test_bad_promotion_terms_are_refused_naming_the_field_and_record_nothing(client, db, overrides, code, field):

@@ -76,11 +76,13 @@ def test_a_batch_answers_each_item_in_order_and_replays_a_key_repeated_within_it
     assert memory_ledger.get_promotion(promo_id).spins_reserved == 55
 
 
-def test_cancelling_forfeits_the_unplayed_spins(memory_ledger, player_and_promo):
+def test_cancelling_records_the_unplayed_spins_as_forfeited(memory_ledger, player_and_promo):
     receipt = memory_ledger.award_free_spins(award_request(*player_and_promo, award_value=8)).receipt
     status = memory_ledger.cancel_award(UUID(receipt.award_id), "withdrawn")
     assert (status.status, status.spins_forfeited, status.spins_remaining) == ("cancelled", 8, 0)
     assert status.spins_used + status.spins_remaining + status.spins_forfeited == status.spins_awarded
+    cancelled = list(memory_ledger.events.get(UUID(receipt.award_id)))[-1]
+    assert (type(cancelled).__name__, cancelled.spins_forfeited, cancelled.reason) == ("AwardCancelled", 8, "withdrawn")
 
 
 def test_a_cancelled_award_cannot_be_cancelled_again(memory_ledger, player_and_promo):
