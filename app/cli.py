@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app import gunicorn_hooks
 from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
 
@@ -23,9 +24,12 @@ def serve(settings: Settings, target: str = WSGI_TARGET) -> None:
     """Replaces this process with gunicorn serving ``target``."""
     args = [
         sys.executable, "-m", "gunicorn",
-        "--worker-class", "gthread",
+        "--config", f"python:{gunicorn_hooks.__name__}",
+        # gevent: requests wait on the database cooperatively (psycopg 3 supports it), so a process
+        # serves many at once without threads contending for the interpreter lock.
+        "--worker-class", "gevent",
+        "--worker-connections", str(settings.web_connections),
         "--workers", str(settings.web_concurrency),
-        "--threads", str(settings.web_threads),
         "--bind", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "30",
         "--timeout", "60",
@@ -56,7 +60,7 @@ def run(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spinledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the HTTP API under gunicorn (HOST, PORT, WEB_CONCURRENCY, WEB_THREADS)")
+    commands.add_parser("serve", help="serve the HTTP API under gunicorn (HOST, PORT, WEB_CONCURRENCY, WEB_CONNECTIONS)")
     commands.add_parser("run", help="development: serve, on an embedded PostgreSQL when DATABASE_URL is unset")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

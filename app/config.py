@@ -19,7 +19,7 @@ class Settings:
     port: int = 8000
     api_keys: Mapping[str, object] = field(default_factory=dict)
     web_concurrency: int = 2
-    web_threads: int = 8
+    web_connections: int = 1000
     db_pool_size: int = 8
     db_pool_max_overflow: int = 8
     data_dir: str = "var"
@@ -33,7 +33,7 @@ class Settings:
             port=_int(env, "PORT", 8000),
             api_keys=_api_keys(env.get("SPINLEDGER_API_KEYS", "{}")),
             web_concurrency=_int(env, "WEB_CONCURRENCY", 2),
-            web_threads=_int(env, "WEB_THREADS", 8),
+            web_connections=_int(env, "WEB_CONNECTIONS", 1000),
             db_pool_size=_int(env, "DB_POOL_SIZE", 8),
             db_pool_max_overflow=_int(env, "DB_POOL_MAX_OVERFLOW", 8),
             data_dir=env.get("SPINLEDGER_DATA_DIR", "var"),

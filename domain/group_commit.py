@@ -53,6 +53,8 @@ class GroupCommit(Generic[T, R]):
     def close(self) -> None:
         """Lets the committers finish what is queued, then stop."""
         with self._ready:
+            if self._closed:
+                return
             self._closed = True
             self._ready.notify_all()
         for thread in self._threads:

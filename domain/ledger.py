@@ -404,6 +404,8 @@ class SpinLedger(Application[UUID]):
         raise ConcurrentModification("the records changed under this request repeatedly; retry it")
 
     def close(self) -> None:
+        if self.closing.is_set():  # closed already (explicitly, before the finaliser calls this again)
+            return
         self._awards.close()
         super().close()
 

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import requests
 
 from app.database import LOCAL_SERVER_URL, create_database, drop_database, server_reachable, start_embedded_server, with_database
@@ -31,6 +32,7 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 CONNECTIONS = 16
 PLAYERS = 2000
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+CREATE_TABLE = "CREATE TABLE IF NOT EXISTS bench_inserts (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
 BATCH_TOTAL, BATCH_SIZE, BATCH_CALLERS = 100_000, 1000, 2
 
 
@@ -39,6 +41,8 @@ def iso(at: datetime) -> str:
 
 
 def start_server(database_url: str, port: int) -> subprocess.Popen:
+    with psycopg.connect(database_url, autocommit=True) as conn:  # before the workers start, not by each
+        conn.execute(CREATE_TABLE)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

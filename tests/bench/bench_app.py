@@ -14,8 +14,7 @@ from app import create_app
 application = create_app()
 _datastore = application.extensions["spinledger"].ledger.recorder.datastore
 
-with _datastore.get_connection() as conn:
-    conn.execute("CREATE TABLE IF NOT EXISTS bench_inserts (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+# Its table, bench_inserts, is created by the benchmark before the server starts.
 
 
 @application.post("/bench/insert")

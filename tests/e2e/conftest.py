@@ -32,7 +32,6 @@ class Server:
             "DATABASE_URL": database_url,
             "PORT": str(self.port),
             "WEB_CONCURRENCY": "2",
-            "WEB_THREADS": "8",
             "SPINLEDGER_API_KEYS": json.dumps(API_KEYS),
         }
         self.process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env)
