@@ -50,16 +50,21 @@ def test_a_hundred_concurrent_identical_requests_record_one_award(ledger, db):
     assert len({o.receipt for o in outcomes}) == 1
 
 
-def test_two_processes_racing_on_one_promotion_never_overspend_its_budget(ledger, database_url, clock):
-    """Two Application instances stand for two server processes: only the event store serialises them."""
-    player_id, promo_id = define(ledger, budget_spins=50)
+def race_two_processes(ledger, database_url, clock, player_id, promo_id):
+    """64 one-spin awards, sent 16 at a time through two Application instances standing for two
+    server processes."""
     other = open_ledger(database_url, clock)
     try:
         requests = [award_request(player_id, promo_id, award_value=1) for _ in range(64)]
         with ThreadPoolExecutor(max_workers=16) as pool:
-            results = list(pool.map(lambda pair: pair[0].award_batch([pair[1]])[0], zip([ledger, other] * 32, requests)))
+            return list(pool.map(lambda pair: pair[0].award_batch([pair[1]])[0], zip([ledger, other] * 32, requests)))
     finally:
         other.close()
+
+
+def test_two_processes_racing_on_one_promotion_never_overspend_its_budget(ledger, database_url, clock):
+    player_id, promo_id = define(ledger, budget_spins=50)
+    results = race_two_processes(ledger, database_url, clock, player_id, promo_id)
     assert sum(isinstance(r, AwardOutcome) for r in results) == 50
     assert all(isinstance(r, BudgetExhausted) for r in results if not isinstance(r, AwardOutcome))
     assert ledger.get_promotion(promo_id).budget_left == 0
@@ -67,13 +72,7 @@ def test_two_processes_racing_on_one_promotion_never_overspend_its_budget(ledger
 
 def test_sixty_four_concurrent_awards_never_pass_a_players_daily_cap(ledger, database_url, clock):
     player_id, promo_id = define(ledger, per_player_daily_limit=50)
-    other = open_ledger(database_url, clock)
-    try:
-        requests = [award_request(player_id, promo_id, award_value=1) for _ in range(64)]
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            results = list(pool.map(lambda pair: pair[0].award_batch([pair[1]])[0], zip([ledger, other] * 32, requests)))
-    finally:
-        other.close()
+    results = race_two_processes(ledger, database_url, clock, player_id, promo_id)
     assert sum(isinstance(r, AwardOutcome) for r in results) == 50
     assert sum(isinstance(r, RateLimited) for r in results) == 14
     awards = ledger.list_player_awards(player_id, None, 1000).data

@@ -64,11 +64,13 @@ def test_an_18_year_old_in_ontario_is_ineligible_but_in_alberta_is_not(memory_le
     assert memory_ledger.award_free_spins(award_request(alberta, promo_id)).receipt.awarded_count == 5
 
 
-def test_a_player_turns_19_on_the_birthday_itself(memory_ledger):
-    nineteen_tomorrow = date(T0.year - 19, T0.month, T0.day) + timedelta(days=1)
-    player_id, promo_id = setup(memory_ledger, PlayerProfile("CA-BC", nineteen_tomorrow, "CAD"))
+def test_a_player_turns_19_on_the_birthday_itself(memory_ledger, clock):
+    born = date(T0.year - 19, T0.month, T0.day) + timedelta(days=1)
+    player_id, promo_id = setup(memory_ledger, PlayerProfile("CA-BC", born, "CAD"))
     with pytest.raises(Ineligible):
         memory_ledger.award_free_spins(award_request(player_id, promo_id))
+    clock.advance(days=1)
+    assert memory_ledger.award_free_spins(award_request(player_id, promo_id)).receipt.awarded_count == 5
 
 
 def test_a_self_excluded_player_gets_no_award(memory_ledger):
