@@ -14,9 +14,6 @@ from app import gunicorn_hooks
 from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
 
-logger = logging.getLogger("spinledger")
-
-
 WSGI_TARGET = "app.wsgi:application"
 
 
