@@ -22,6 +22,7 @@ test: install
 	$(BIN)/python -m pytest tests
 
 bench: install
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python -m tests.bench
 
 clean:

@@ -1,0 +1,36 @@
+-- wrk script: POSTs award-shaped bodies with a fresh idempotency key each time.
+-- Arguments (after --): players file, promotion id, run id, path, bearer key.
+local players, promo, run, path, key = {}, "", "", "", ""
+local counter, thread_id = 0, 0
+local threads = {}
+
+function setup(thread)
+  thread:set("thread_id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(args[1]) do table.insert(players, line) end
+  promo, run, path, key = args[2], args[3], args[4], args[5]
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. key
+end
+
+function request()
+  counter = counter + 1
+  local player = players[(counter % #players) + 1]
+  local body = string.format(
+    '{"player_id":"%s","promo_id":"%s","award_type":"FREE_SPINS","award_value":5,' ..
+    '"game_code":"crystal-forge-v1","idempotency_key":"%s-%d-%d"}',
+    player, promo, run, thread_id, counter)
+  return wrk.format("POST", path, nil, body)
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non_2xx": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    errors.status, errors.connect + errors.read + errors.write + errors.timeout))
+end
