@@ -31,7 +31,6 @@ LOCK_TIMEOUT_SECONDS = 5
 class SpinledgerRecorder(PostgresApplicationRecorder):
     """Adds ``read_streams`` (many streams, from a known version or the latest snapshot, in one query)."""
 
-
     def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:  # type: ignore[no-untyped-def]
         super().__init__(datastore, events_table_name=events_table_name)
         snapshots_table = events_table_name.removesuffix("_events") + "_snapshots"
