@@ -1,4 +1,4 @@
-"""The ``spinledger`` command: ``serve`` (gunicorn) and ``run`` (development, embedded PostgreSQL)."""
+"""The ``spinledger`` command: ``serve`` (gunicorn), ``run`` (development, embedded PostgreSQL), ``rtp``."""
 
 from __future__ import annotations
 
@@ -54,12 +54,47 @@ def run(settings: Settings) -> int:
     return server.wait()
 
 
+def rtp(spins: int, seed: int | None) -> int:
+    """Prints the game's certification report; exits 1 if the RTP misses its target or Monte Carlo disagrees."""
+    import time
+
+    from tqdm import tqdm
+
+    from app.certification import report
+    from app.certification.exact import exact_report
+    from app.certification.montecarlo import simulate
+    from domain.slot.crystal_forge import CRYSTAL_FORGE
+
+    started = time.perf_counter()
+    exact = exact_report(CRYSTAL_FORGE)
+    exact_seconds = time.perf_counter() - started
+    sampled = None
+    if spins:
+        with tqdm(total=spins, unit="spin", unit_scale=True, desc="Monte Carlo", file=sys.stderr) as bar:
+            sampled = simulate(CRYSTAL_FORGE, spins, seed=seed, progress=bar.update)
+    print(report.render(CRYSTAL_FORGE, exact, exact_seconds, sampled))
+    confirmed = sampled is None or report.confirms(exact, sampled)
+    return 0 if report.within_target(exact) and confirmed else 1
+
+
+def positive_or_zero(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spinledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the HTTP API under gunicorn (HOST, PORT, WEB_CONCURRENCY, WEB_CONNECTIONS)")
     commands.add_parser("run", help="development: serve, on an embedded PostgreSQL when DATABASE_URL is unset")
+    rtp_parser = commands.add_parser("rtp", help="the game's exact RTP and its statistics, confirmed by Monte Carlo")
+    rtp_parser.add_argument("--spins", type=positive_or_zero, default=10_000_000, help="Monte Carlo base spins (0: none; default 10,000,000)")
+    rtp_parser.add_argument("--seed", type=int, default=None, help="seed of the Monte Carlo generator, to repeat a run")
     args = parser.parse_args(argv)
+    if args.command == "rtp":
+        return rtp(args.spins, args.seed)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env()

@@ -1,16 +1,16 @@
-"""The catalogue of games a promotion may name, and the bets each accepts."""
+"""The catalogue of games a promotion may name and a player may play, and the bets each accepts."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-CRYSTAL_FORGE = "crystal-forge-v1"
-LINES = 20
-COIN_VALUES = tuple(Decimal(v) for v in ("0.01", "0.02", "0.05", "0.10", "0.20", "0.50", "1.00", "2.00", "5.00"))
-VALID_BETS = frozenset(coin * LINES for coin in COIN_VALUES)
+from domain.slot.crystal_forge import CRYSTAL_FORGE
+from domain.slot.definition import SlotGame
 
-GAME_CODES = frozenset({CRYSTAL_FORGE})
+GAMES: dict[str, SlotGame] = {CRYSTAL_FORGE.code: CRYSTAL_FORGE}
+GAME_CODES = frozenset(GAMES)
 
 
 def is_valid_bet(game_code: str, bet: Decimal) -> bool:
-    return game_code in GAME_CODES and bet in VALID_BETS
+    game = GAMES.get(game_code)
+    return game is not None and bet in game.valid_bets
