@@ -42,7 +42,8 @@ def create_app(
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL and sets it)")
         ledger = open_ledger(
-            settings.database_url, clock, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow
+            settings.database_url, clock, random_bytes,
+            pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow,
         )
 
     app = Flask(__name__)

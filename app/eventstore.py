@@ -15,7 +15,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg import sql
 
 from app.database import eventsourcing_env
-from domain.clock import Clock
+from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
 
 logger = logging.getLogger(__name__)
@@ -157,8 +157,11 @@ def advisory_lock(datastore: PostgresDatastore, key: int, timeout_seconds: int) 
                 raise
 
 
-def open_ledger(database_url: str, clock: Clock, *, pool_size: int = 8, max_overflow: int = 8) -> SpinLedger:
+def open_ledger(
+    database_url: str, clock: Clock, random_bytes: RandomBytes, *, pool_size: int = 8, max_overflow: int = 8
+) -> SpinLedger:
     with schema_lock(database_url):
-        ledger = SpinLedger(ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow), clock=clock)
+        env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
+        ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes)
     ledger.append_lock = functools.partial(advisory_lock, ledger.recorder.datastore, APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS)
     return ledger

@@ -93,6 +93,17 @@ class Award(Aggregate):
             return EXPIRED
         return ACTIVE
 
+    @event("ExpiredAwardUseAttempted")
+    def record_expired_use(self, request_id: str, timestamp: datetime) -> None:
+        """Someone tried to spin this award after it expired: kept for the player's dispute and for audit."""
+
+    @event("AwardSpinPlayed")
+    def play_spin(self, spin_id: str, funding: str, win: Decimal, timestamp: datetime) -> None:
+        """One of the award's own spins (funding ``award``), or a free spin of a block one of them triggered."""
+        if funding == "award":
+            self.spins_used += 1
+        self.total_win += win
+
     def cancel(self, reason: str, at: datetime) -> None:
         status = self.status_at(at)
         if status != ACTIVE:

@@ -69,3 +69,58 @@ class ConcurrentModification(DomainError):
     """Optimistic concurrency kept failing; nothing was recorded and the call may be retried."""
 
     code = "CONCURRENT_UPDATE"
+
+
+class InsufficientFunds(DomainError):
+    code = "INSUFFICIENT_FUNDS"
+
+
+# The game API's codes (seed 001 §6.2).
+
+
+class BetBelowMinimum(DomainError):
+    code = "BET_BELOW_MINIMUM"
+
+
+class BetAboveMaximum(DomainError):
+    code = "BET_ABOVE_MAXIMUM"
+
+
+class InvalidCoinValue(DomainError):
+    code = "INVALID_COIN_VALUE"
+
+
+class CurrencyMismatch(DomainError):
+    code = "CURRENCY_MISMATCH"
+
+
+class JurisdictionBlocked(DomainError):
+    code = "JURISDICTION_BLOCKED"
+
+
+class SpinInProgress(DomainError):
+    """Another spin of the player settled while this one was being decided; retry with the same request id."""
+
+    code = "SPIN_IN_PROGRESS"
+
+
+class BonusRoundActive(DomainError):
+    code = "BONUS_ROUND_ACTIVE"
+
+
+class NoBonusRoundActive(DomainError):
+    code = "NO_BONUS_ROUND_ACTIVE"
+
+
+class BlockIdMismatch(DomainError):
+    code = "BLOCK_ID_MISMATCH"
+
+
+class AwardExpired(DomainError):
+    """A promotional award's spins were asked for after it expired; the attempt itself is recorded."""
+
+    code = "AWARD_EXPIRED"
+
+
+class AwardNotActive(DomainError):
+    code = "AWARD_NOT_ACTIVE"

@@ -17,8 +17,9 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.award import ACTIVE, Award
 from domain.cache import StateCache
-from domain.clock import Clock
+from domain.clock import Clock, RandomBytes
 from domain.eligibility import AwardContext, check_award
+from domain.game_use_cases import GameUseCases
 from domain.group_commit import GroupCommit
 from domain.errors import (
     AwardNotFound,
@@ -34,6 +35,7 @@ from domain.player import SELF_EXCLUSION_MONTHS, Player
 from domain.promotion import Promotion, PromotionTerms
 from domain.requests import AwardRequest, PlayerProfile
 from domain.views import AwardOutcome, AwardReceipt, AwardStatus, Page, PlayerView, PromotionView, SelfExclusion
+from domain.wallet_use_cases import WalletUseCases
 from domain.windows import add_months
 
 logger = logging.getLogger(__name__)
@@ -90,7 +92,7 @@ class GroupDecision:
         return True
 
 
-class SpinLedger(Application[UUID]):
+class SpinLedger(WalletUseCases, GameUseCases, Application[UUID]):
     name = "SpinLedger"
     snapshotting_intervals = {Promotion: 25, Player: 50}
     MAX_ATTEMPTS = 8
@@ -98,9 +100,10 @@ class SpinLedger(Application[UUID]):
     CACHED_TYPES = (Promotion, Player)
     CACHE_SIZE = 50_000
 
-    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock, random_bytes: RandomBytes) -> None:
         super().__init__(env)
         self.clock = clock
+        self.random_bytes = random_bytes
         self._awards = GroupCommit(self._grant_all, max_items=self.MAX_GROUP, committers=2)
         # Held while a group's spins are reserved and its events appended, so that committers take turns
         # on a promotion's budget instead of failing against each other. This one serves one process;
@@ -387,6 +390,11 @@ class SpinLedger(Application[UUID]):
         if not isinstance(award, Award):
             raise AwardNotFound(f"no award {award_id}", field="award_id")
         return award
+
+    def _player_event(self, player_id: str, version: int) -> Any:
+        """The event at ``version`` of a player's stream."""
+        (stored,) = self.recorder.select_events(Player.stream_id(player_id), gt=version - 1, lte=version)
+        return self.mapper.to_domain_event(stored)
 
     def _player_view(self, player: Player, now: datetime) -> PlayerView:
         open_awards = self._load(UUID(award_id) for award_id in player.open_awards)

@@ -1,9 +1,10 @@
-"""The Player aggregate: profile, responsible-gaming state and the awards a player holds."""
+"""The Player aggregate: profile, responsible-gaming state, awards held, the wallet and the game state."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -48,6 +49,9 @@ class Player(Aggregate):
         self.award_ids: list[str] = []
         self.open_awards: dict[str, datetime] = {}
         self.award_tally: dict[str, int] = {}
+        self.spins_settled = 0
+        self.last_spin: dict[str, Any] | None = None  # the record of the player's latest spin
+        self.block: dict[str, Any] | None = None  # the free-spins block in play, if any
 
     @property
     def birth_date(self) -> date:
@@ -95,3 +99,37 @@ class Player(Aggregate):
         self.open_awards = {k: v for k, v in self.open_awards.items() if v > timestamp}
         self.open_awards[award_id] = expires_at
         self.award_ids.append(award_id)
+
+    # -- the wallet ------------------------------------------------------------------------------
+
+    @event("FundsDeposited")
+    def deposit(self, transaction_id: str, amount: Decimal, currency: str, balance_after: Decimal, timestamp: datetime) -> None:
+        self.balance = balance_after
+
+    @event("FundsWithdrawn")
+    def withdraw(self, transaction_id: str, amount: Decimal, currency: str, balance_after: Decimal, timestamp: datetime) -> None:
+        self.balance = balance_after
+
+    # -- the game --------------------------------------------------------------------------------
+
+    @event("SpinSettled")
+    def settle_spin(self, spin: dict[str, Any], timestamp: datetime) -> None:
+        self.balance = spin["balance_after"]
+        self.block = spin["block"]
+        self.last_spin = {**spin, "settled_at": timestamp}
+        self.spins_settled += 1
+
+    @event("BlockCompleted")
+    def complete_block(
+        self,
+        kind: str,
+        block_id: str,
+        award_id: str | None,
+        spins_played: int,
+        total_win: Decimal,
+        triggering_bet: Decimal,
+        win_multiple: Decimal,
+        timestamp: datetime,
+    ) -> None:
+        if kind == "award" and award_id is not None:
+            self.open_awards.pop(award_id, None)

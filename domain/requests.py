@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from domain.errors import ValidationFailed
 from domain.money import check_currency
@@ -59,3 +60,47 @@ class PlayerProfile:
         check_currency(self.currency)
         if self.birth_date < date(1900, 1, 1):
             raise ValidationFailed("birth_date must be after 1900-01-01", field="birth_date")
+
+
+DEPOSIT, WITHDRAWAL = "deposit", "withdrawal"
+
+
+@dataclass(frozen=True)
+class FundsRequest:
+    """A deposit or withdrawal from the operator platform, idempotent on its transaction id."""
+
+    player_id: str
+    kind: str  # deposit | withdrawal
+    transaction_id: str
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in (DEPOSIT, WITHDRAWAL):
+            raise ValidationFailed("kind must be deposit or withdrawal", field="kind")
+        if not self.transaction_id:
+            raise ValidationFailed("transaction_id must not be empty", field="transaction_id")
+        if self.amount <= 0:
+            raise ValidationFailed("amount must be greater than zero", field="amount")
+        check_currency(self.currency)
+
+    def fingerprint(self) -> str:
+        canonical = [self.player_id, self.kind, str(self.amount), self.currency]
+        return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SpinCommand:
+    """A spin from a game client: a cash bet, or one free spin of a promotional award (``award_id``)."""
+
+    player_id: str
+    request_id: str
+    received_at: datetime
+    bet: Decimal | None = None  # the award's own bet when ``award_id`` is given
+    currency: str | None = None
+    award_id: str | None = None
+    block_id: str | None = None  # a bonus spin of this free-spins block
+
+    def fingerprint(self) -> str:
+        canonical = ["bonus" if self.block_id else "spin", str(self.bet), self.currency, self.award_id, self.block_id]
+        return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from domain.award import Award
 from domain.ids import event_id_for
@@ -144,3 +144,49 @@ class Page(Generic[T]):
     data: list[T]
     next_cursor: str | None
     has_more: bool = field(default=False)
+
+
+@dataclass(frozen=True)
+class FundsReceipt:
+    """The body of a deposit or withdrawal: rebuilt from its event, so a replay is identical."""
+
+    transaction_id: str
+    player_id: str
+    kind: str
+    amount: Decimal
+    currency: str
+    balance: Decimal
+    event_id: str
+    server_time: datetime
+
+
+@dataclass(frozen=True)
+class FundsOutcome:
+    receipt: FundsReceipt
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class SpinView:
+    """A settled spin as the game client sees it: the stored record and when it was settled."""
+
+    record: dict[str, Any]
+    settled_at: datetime
+    processing_ms: int
+
+
+@dataclass(frozen=True)
+class SpinOutcome:
+    spin: SpinView
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class GameState:
+    player_id: str
+    state: str  # idle | bonus
+    balance: Decimal
+    currency: str
+    block: dict[str, Any] | None
+    last_spin: SpinView | None
+    free_spin_awards: list[AwardStatus]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from app import create_app
 from app.config import Settings
 from app.database import LOCAL_SERVER_URL, create_database, drop_database, server_reachable, start_embedded_server, with_database
 from app.eventstore import open_ledger
+from domain.clock import RandomBytes
 from domain.ledger import SpinLedger
 from tests.support import API_KEYS, FakeClock
 
@@ -43,20 +45,26 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def ledger(database_url: str, clock: FakeClock) -> Iterator[SpinLedger]:
-    app = open_ledger(database_url, clock)
+def random_bytes() -> RandomBytes:
+    """A seeded source: each test's stops, spin ids and tokens repeat from run to run."""
+    return random.Random(2026).randbytes
+
+
+@pytest.fixture
+def ledger(database_url: str, clock: FakeClock, random_bytes: RandomBytes) -> Iterator[SpinLedger]:
+    app = open_ledger(database_url, clock, random_bytes)
     yield app
     app.close()
 
 
 @pytest.fixture
-def memory_ledger(clock: FakeClock) -> SpinLedger:
-    return SpinLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+def memory_ledger(clock: FakeClock, random_bytes: RandomBytes) -> SpinLedger:
+    return SpinLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, random_bytes=random_bytes)
 
 
 @pytest.fixture
-def app(database_url: str, clock: FakeClock) -> Iterator:
-    flask_app = create_app(Settings(database_url=database_url, api_keys=API_KEYS), clock=clock)
+def app(database_url: str, clock: FakeClock, random_bytes: RandomBytes) -> Iterator:
+    flask_app = create_app(Settings(database_url=database_url, api_keys=API_KEYS), clock=clock, random_bytes=random_bytes)
     yield flask_app
     flask_app.extensions["spinledger"].close()
 

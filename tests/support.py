@@ -127,3 +127,42 @@ def event_count(conn: psycopg.Connection, type_name: str | None = None) -> int:
         row = conn.execute("SELECT count(*) FROM spinledger_events WHERE topic LIKE %s", [f"%.{type_name}"]).fetchone()
     assert row is not None
     return int(row[0])
+
+
+# Reel stops of Crystal Forge that show three scatters (reels 1-3) and none.
+THREE_SCATTERS = (17, 8, 4, 0, 0)
+NO_SCATTER = (0, 0, 0, 0, 0)
+
+
+class ScriptedStops:
+    """A seeded random source whose reel stops can be chosen: the next planned spins' stops come first.
+
+    Stops are drawn 4 bytes per reel (``domain.slot.rng``); every other draw (ids) is seeded random.
+    """
+
+    def __init__(self, seed: int = 2026):
+        import random
+
+        self._random = random.Random(seed)
+        self._planned: list[int] = []
+        self._lock = threading.Lock()
+
+    def plan(self, *spins: tuple[int, ...]) -> None:
+        with self._lock:
+            self._planned.extend(stop for spin in spins for stop in spin)
+
+    def __call__(self, n: int) -> bytes:
+        with self._lock:
+            if n == 4 and self._planned:
+                return self._planned.pop(0).to_bytes(4, "big")
+            return self._random.randbytes(n)
+
+
+def spin_command(player_id: str, bet: str | None = "1.00", **overrides: Any):
+    from domain.requests import SpinCommand
+
+    values: dict[str, Any] = dict(
+        player_id=player_id, request_id=unique("req"), received_at=T0, bet=Decimal(bet) if bet else None, currency="CAD"
+    )
+    values.update(overrides)
+    return SpinCommand(**values)

@@ -45,6 +45,7 @@ class SlotGame:
     free_spins: FreeSpinsRules
     max_win_multiple: int  # a round pays at most this many times its total bet
     coin_values: tuple[Decimal, ...]
+    jurisdictions: tuple[str, ...] = ("CA",)  # ISO 3166-1 countries where the game may be played
     rng_version: str = "stops-uniform-rejection-v1"
     wild: int = field(init=False)
     scatter: int = field(init=False)

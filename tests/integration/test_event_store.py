@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
@@ -53,7 +54,7 @@ def test_a_hundred_concurrent_identical_requests_record_one_award(ledger, db):
 def race_two_processes(ledger, database_url, clock, player_id, promo_id):
     """64 one-spin awards, sent 16 at a time through two Application instances standing for two
     server processes."""
-    other = open_ledger(database_url, clock)
+    other = open_ledger(database_url, clock, os.urandom)
     try:
         requests = [award_request(player_id, promo_id, award_value=1) for _ in range(64)]
         with ThreadPoolExecutor(max_workers=16) as pool:

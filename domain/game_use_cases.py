@@ -1,0 +1,229 @@
+"""Use cases of the game client: spins (cash and promotional), bonus spins, and the game state.
+
+A spin is decided on the player's recorded state and saved with its idempotency record in one
+transaction. The stops are drawn once per request, before any event is triggered. When another write to
+the player got in first: if it was a spin with this request id, the spin is replayed; if it was another
+spin, this one gets ``SPIN_IN_PROGRESS``; anything else (an award received, a deposit) and it is decided
+again on the new state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.award import ACTIVE, EXPIRED, Award
+from domain.errors import (
+    AwardExpired,
+    AwardNotActive,
+    AwardNotFound,
+    BetAboveMaximum,
+    BetBelowMinimum,
+    BlockIdMismatch,
+    BonusRoundActive,
+    ConcurrentModification,
+    CurrencyMismatch,
+    IdempotencyKeyReused,
+    Ineligible,
+    InsufficientFunds,
+    InvalidCoinValue,
+    JurisdictionBlocked,
+    NoBonusRoundActive,
+    PlayerNotFound,
+    PlayerSelfExcluded,
+    SpinInProgress,
+    ValidationFailed,
+)
+from domain.ids import uuid7
+from domain.player import Player
+from domain.regions import minimum_age
+from domain.request_record import SPIN, RequestRecord
+from domain.requests import SpinCommand
+from domain.slot.definition import SlotGame
+from domain.slot.rng import draw_stops
+from domain.slot.rounds import AWARD, BONUS, CASH, Block, SpinInputs, play_base_spin, play_bonus_spin
+from domain.views import AwardStatus, GameState, SpinOutcome, SpinView
+
+if TYPE_CHECKING:
+    from domain.ledger import SpinLedger
+
+
+def check_bet(game: SlotGame, bet: Decimal) -> None:
+    if bet < game.min_bet:
+        raise BetBelowMinimum(f"betAmount must be at least {game.min_bet}", field="betAmount")
+    if bet > game.max_bet:
+        raise BetAboveMaximum(f"betAmount must be at most {game.max_bet}", field="betAmount")
+    if bet not in game.valid_bets:
+        raise InvalidCoinValue(f"betAmount must be a coin value × {game.lines} lines", field="betAmount")
+
+
+def check_may_play(game: SlotGame, player: Player, at: datetime) -> None:
+    """DESIGN invariant 6: no spin for a self-excluded, under-age or blocked-region player."""
+    if player.is_self_excluded_at(at):
+        raise PlayerSelfExcluded("the player is self-excluded")
+    if player.region.split("-", 1)[0] not in game.jurisdictions:
+        raise JurisdictionBlocked(f"{game.name} is not offered in {player.region}")
+    if player.age_on(at.date()) < minimum_age(player.region):
+        raise Ineligible(f"the player is under the minimum age of {minimum_age(player.region)} in {player.region}")
+
+
+class GameUseCases:
+    def spin(self: SpinLedger, game: SlotGame, command: SpinCommand) -> SpinOutcome:
+        """A base-game spin: cash at ``command.bet``, or one free spin of ``command.award_id``."""
+        stops = draw_stops(game.reel_sizes, self.random_bytes)
+
+        def decide(player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
+            if player.block is not None:
+                raise BonusRoundActive("a free-spins block is in play: use POST /api/v1/game/bonus/spin")
+            award = None
+            if command.award_id is not None:
+                award = self._playable_award(command, loaded, now)
+                bet, funding = award.bet_per_spin, AWARD
+                if command.bet is not None and command.bet != bet:
+                    raise ValidationFailed(f"betAmount must be the award's bet per spin, {bet}, or left out", field="betAmount")
+                if command.currency is not None and command.currency != award.currency:
+                    raise CurrencyMismatch(f"currency must be {award.currency}", field="currency")
+            else:
+                if command.bet is None:
+                    raise ValidationFailed("betAmount is required", field="betAmount")
+                bet, funding = command.bet, CASH
+                if command.currency != player.currency:
+                    raise CurrencyMismatch(f"currency must be the session's currency, {player.currency}", field="currency")
+                check_bet(game, bet)
+                if player.balance < bet:
+                    raise InsufficientFunds(f"the balance, {player.balance}, is less than the bet, {bet}")
+            record = play_base_spin(SpinInputs(
+                game=game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=bet,
+                currency=player.currency, balance_before=player.balance, stops=stops,
+                new_block_id=str(uuid7(now, self.random_bytes)), funding=funding, award_id=command.award_id,
+            ))
+            touched: list[Any] = []
+            if award is not None:
+                award.play_spin(record["spin_id"], AWARD, record["total_win"], timestamp=now)
+                touched.append(award)
+            return record, touched
+
+        return self._settle(game, command, decide)
+
+    def bonus_spin(self: SpinLedger, game: SlotGame, command: SpinCommand) -> SpinOutcome:
+        """The next spin of the player's free-spins block ``command.block_id``."""
+        stops = draw_stops(game.reel_sizes, self.random_bytes)
+
+        def decide(player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
+            if player.block is None:
+                raise NoBonusRoundActive("no free-spins block is in play: use POST /api/v1/game/spin")
+            block = Block.from_dict(player.block)
+            if block.block_id != command.block_id:
+                raise BlockIdMismatch("blockId is not the block in play", field="blockId")
+            record = play_bonus_spin(SpinInputs(
+                game=game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=block.triggering_bet,
+                currency=player.currency, balance_before=player.balance, stops=stops, new_block_id=block.block_id,
+                funding=BONUS, award_id=block.award_id,
+            ), block)
+            touched: list[Any] = []
+            if block.award_id is not None and (award := loaded.get(UUID(block.award_id))) is not None:
+                award.play_spin(record["spin_id"], BONUS, record["total_win"], timestamp=now)
+                touched.append(award)
+            return record, touched
+
+        return self._settle(game, command, decide)
+
+    def game_state(self: SpinLedger, game: SlotGame, player_id: str) -> GameState:
+        player = self._get_player(player_id)
+        now = self.clock.now()
+        awards = self._load(UUID(award_id) for award_id in player.open_awards)
+        active = [AwardStatus.of(a, now) for a in awards.values() if a.status_at(now) == ACTIVE and a.game_code == game.code]
+        return GameState(
+            player_id=player.player_id,
+            state="bonus" if player.block else "idle",
+            balance=player.balance,
+            currency=player.currency,
+            block=player.block,
+            last_spin=self._spin_view(player.last_spin) if player.last_spin else None,
+            free_spin_awards=sorted(active, key=lambda a: a.expires_at),
+        )
+
+    # -- settling --------------------------------------------------------------------------------
+
+    def _settle(self: SpinLedger, game: SlotGame, command: SpinCommand, decide: Any) -> SpinOutcome:
+        record_id = RequestRecord.stream_id(SPIN, f"{command.player_id}|{command.request_id}")
+        player_id = Player.stream_id(command.player_id)
+        seen_spins: int | None = None
+        for _ in range(self.MAX_ATTEMPTS):
+            now = self.clock.now()
+            ids = [record_id, player_id] + ([UUID(command.award_id)] if command.award_id else [])
+            loaded = self._load(ids)
+            if (replayed := self._replayed_spin(loaded.get(record_id), command)) is not None:
+                return replayed
+            player = loaded.get(player_id)
+            if player is None:
+                raise PlayerNotFound(f"no player {command.player_id!r}")
+            if seen_spins is not None and player.spins_settled > seen_spins:
+                raise SpinInProgress("another spin of this player settled first; retry with the same X-Request-Id", retry_after_ms=2000)
+            seen_spins = player.spins_settled
+            check_may_play(game, player, now)
+            if player.block is not None and player.block.get("award_id"):
+                loaded |= self._load([UUID(player.block["award_id"])])
+            record, touched = decide(player, loaded, now)
+            record["processing_ms"] = max(0, int((now - command.received_at).total_seconds() * 1000))
+            player.settle_spin(record, timestamp=now)
+            spin_version = player.version
+            self._complete_blocks(player, record, touched, now)
+            idempotency = RequestRecord.record(
+                scope=SPIN, key=f"{command.player_id}|{command.request_id}", fingerprint=command.fingerprint(),
+                player_id=command.player_id, player_version=spin_version, at=now,
+            )
+            try:
+                self.save(player, *touched, idempotency)
+            except IntegrityError:
+                continue
+            return SpinOutcome(self._spin_view(player.last_spin), replayed=False)
+        raise ConcurrentModification("the player's records changed under this spin repeatedly; retry it")
+
+    def _complete_blocks(self: SpinLedger, player: Player, record: dict[str, Any], touched: list[Any], now: datetime) -> None:
+        summary = record["block_summary"]
+        if summary is not None:
+            player.complete_block(
+                kind="free_spins", block_id=summary["block_id"], award_id=record["award_id"],
+                spins_played=summary["total_spins_played"], total_win=summary["total_win"],
+                triggering_bet=summary["triggering_bet"], win_multiple=summary["win_multiple"], timestamp=now,
+            )
+        for award in touched:
+            if record["funding"] == AWARD and award.spins_used == award.spins_awarded:  # its last spin: the award is complete
+                player.complete_block(
+                    kind="award", block_id=str(award.id), award_id=str(award.id), spins_played=award.spins_used,
+                    total_win=award.total_win, triggering_bet=award.bet_per_spin,
+                    win_multiple=(award.total_win / award.bet_per_spin).quantize(Decimal("0.01")), timestamp=now,
+                )
+
+    def _playable_award(self: SpinLedger, command: SpinCommand, loaded: dict[UUID, Any], now: datetime) -> Award:
+        award = loaded.get(UUID(command.award_id))
+        if not isinstance(award, Award) or award.player_id != command.player_id:
+            raise AwardNotFound(f"the player holds no award {command.award_id}", field="awardId")
+        status = award.status_at(now)
+        if status == EXPIRED:
+            award.record_expired_use(command.request_id, timestamp=now)
+            try:
+                self.save(award)
+            except IntegrityError:
+                pass  # recorded by a concurrent attempt, or the award changed: the refusal stands either way
+            raise AwardExpired(f"the award expired at {award.expires_at.isoformat()}; its spins can no longer be played", field="awardId")
+        if status != ACTIVE:
+            raise AwardNotActive(f"the award is {status}: it has no spins left", field="awardId")
+        return award
+
+    def _replayed_spin(self: SpinLedger, record: RequestRecord | None, command: SpinCommand) -> SpinOutcome | None:
+        if record is None:
+            return None
+        if record.fingerprint != command.fingerprint():
+            raise IdempotencyKeyReused("X-Request-Id was already used for a different spin", field="X-Request-Id")
+        event = self._player_event(record.player_id, record.player_version)
+        return SpinOutcome(self._spin_view({**event.spin, "settled_at": event.timestamp}), replayed=True)
+
+    @staticmethod
+    def _spin_view(record: dict[str, Any]) -> SpinView:
+        return SpinView(record=record, settled_at=record["settled_at"], processing_ms=record["processing_ms"])

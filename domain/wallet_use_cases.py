@@ -1,0 +1,64 @@
+"""Use cases of the player's cash wallet: deposits and withdrawals, idempotent on the transaction id."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from domain.errors import IdempotencyKeyReused, InsufficientFunds, PlayerNotFound, PlayerSelfExcluded, ValidationFailed
+from domain.ids import event_id_for
+from domain.player import Player
+from domain.request_record import WALLET, RequestRecord
+from domain.requests import DEPOSIT, FundsRequest
+from domain.views import FundsOutcome, FundsReceipt
+
+if TYPE_CHECKING:
+    from domain.ledger import SpinLedger
+
+
+class WalletUseCases:
+    def move_funds(self: SpinLedger, request: FundsRequest) -> FundsOutcome:
+        def attempt() -> FundsOutcome:
+            now = self.clock.now()
+            record_id = RequestRecord.stream_id(WALLET, request.transaction_id)
+            player_id = Player.stream_id(request.player_id)
+            loaded = self._load([record_id, player_id])
+            if (record := loaded.get(record_id)) is not None:
+                if record.fingerprint != request.fingerprint():
+                    raise IdempotencyKeyReused("transaction_id was already used for a different transaction", field="transaction_id")
+                event = self._player_event(record.player_id, record.player_version)
+                return FundsOutcome(self._funds_receipt(event, record.player_id), replayed=True)
+            player = loaded.get(player_id)
+            if player is None:
+                raise PlayerNotFound(f"no player {request.player_id!r}", field="player_id")
+            if request.currency != player.currency:
+                raise ValidationFailed(f"currency must be the player's currency, {player.currency}", field="currency")
+            if request.kind == DEPOSIT:
+                if player.is_self_excluded_at(now):
+                    raise PlayerSelfExcluded("the player is self-excluded and cannot deposit", field="player_id")
+                player.deposit(request.transaction_id, request.amount, request.currency, player.balance + request.amount, timestamp=now)
+            else:
+                if request.amount > player.balance:
+                    raise InsufficientFunds(f"the balance, {player.balance}, is less than {request.amount}", field="amount")
+                player.withdraw(request.transaction_id, request.amount, request.currency, player.balance - request.amount, timestamp=now)
+            event = player.pending_events[-1]
+            record = RequestRecord.record(
+                scope=WALLET, key=request.transaction_id, fingerprint=request.fingerprint(),
+                player_id=request.player_id, player_version=player.version, at=now,
+            )
+            self.save(player, record)
+            return FundsOutcome(self._funds_receipt(event, request.player_id), replayed=False)
+
+        return self._with_retries(attempt)
+
+    @staticmethod
+    def _funds_receipt(event: Any, player_id: str) -> FundsReceipt:
+        return FundsReceipt(
+            transaction_id=event.transaction_id,
+            player_id=player_id,
+            kind="deposit" if type(event).__name__ == "FundsDeposited" else "withdrawal",
+            amount=event.amount,
+            currency=event.currency,
+            balance=event.balance_after,
+            event_id=str(event_id_for(event.originator_id, event.originator_version)),
+            server_time=event.timestamp,
+        )
