@@ -11,11 +11,12 @@ from werkzeug.routing import BaseConverter
 from app.auth import Keyring
 from app.config import Settings
 from app.errors import register_error_handlers
-from app.eventstore import open_ledger
+from app.eventstore import open_ledger, schema_lock
 from app.http import install_request_hooks
 from app.schemas.common import ErrorEnvelopeSchema
 from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictInteger, Text
 from app.services import Services, SystemClock
+from app.sessions import SessionStore
 from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
 
@@ -56,9 +57,13 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    sessions = SessionStore(ledger.recorder.datastore)
+    if settings.database_url:
+        with schema_lock(settings.database_url):
+            sessions.create_table()
     app.extensions["spinledger"] = Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
-        random_bytes=random_bytes,
+        random_bytes=random_bytes, sessions=sessions,
     )
     app.url_map.converters["extid"] = ExternalIdConverter
     app.url_map.strict_slashes = False
@@ -72,9 +77,9 @@ def create_app(
     api.register_field(StrictInteger, "integer", None)
     api.register_field(Text, "string", None)
 
-    from app.api import awards, ops, players, promotions
+    from app.api import awards, game, ops, players, promotions, sessions as session_routes
 
-    for module in (players, promotions, awards, ops):
+    for module in (players, promotions, awards, session_routes, game, ops):
         api.register_blueprint(module.blp)
 
     install_request_hooks(app)

@@ -23,6 +23,7 @@ class Settings:
     db_pool_size: int = 8
     db_pool_max_overflow: int = 8
     data_dir: str = "var"
+    session_ttl_seconds: int = 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,6 +38,7 @@ class Settings:
             db_pool_size=_int(env, "DB_POOL_SIZE", 8),
             db_pool_max_overflow=_int(env, "DB_POOL_MAX_OVERFLOW", 8),
             data_dir=env.get("SPINLEDGER_DATA_DIR", "var"),
+            session_ttl_seconds=_positive(env, "SESSION_TTL_SECONDS", 3600),
         )
 
 
@@ -50,6 +52,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value == 0:
+        raise ConfigError(f"{name} must be at least 1")
     return value
 
 

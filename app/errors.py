@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
-from flask import Flask, Response, current_app, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.timefmt import format_instant
@@ -38,10 +38,33 @@ STATUS_BY_CODE = {
     "INTERNAL_ERROR": 500,
     "CONCURRENT_UPDATE": 503,
     "SERVICE_UNAVAILABLE": 503,
+    # the game API (seed 001 §6.2)
+    "INVALID_BET_FORMAT": 400,
+    "BET_BELOW_MINIMUM": 400,
+    "BET_ABOVE_MAXIMUM": 400,
+    "INVALID_COIN_VALUE": 400,
+    "CURRENCY_MISMATCH": 400,
+    "MISSING_TOKEN": 401,
+    "SESSION_EXPIRED": 401,
+    "INVALID_TOKEN": 401,
+    "INSUFFICIENT_FUNDS": 402,
+    "PLAYER_COOLING_OFF": 403,
+    "JURISDICTION_BLOCKED": 403,
+    "SPIN_IN_PROGRESS": 409,
+    "BONUS_ROUND_ACTIVE": 409,
+    "NO_BONUS_ROUND_ACTIVE": 409,
+    "BLOCK_ID_MISMATCH": 409,
+    "AWARD_EXPIRED": 409,
+    "AWARD_NOT_ACTIVE": 409,
+    "WALLET_UNAVAILABLE": 503,
+    "GAME_UNDER_MAINTENANCE": 503,
 }
 
 # Codes a client should retry (with the same idempotency key), and the least wait before it does.
-RETRY_AFTER_MS = {"INTERNAL_ERROR": 3000, "CONCURRENT_UPDATE": 100, "SERVICE_UNAVAILABLE": 1000, "RATE_LIMIT": None}
+RETRY_AFTER_MS = {
+    "INTERNAL_ERROR": 3000, "CONCURRENT_UPDATE": 100, "SERVICE_UNAVAILABLE": 1000, "RATE_LIMIT": None,
+    "SPIN_IN_PROGRESS": 2000, "WALLET_UNAVAILABLE": 5000,
+}
 
 HTTP_CODES = {400: "VALIDATION_ERROR", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
               405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
@@ -143,6 +166,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(psycopg.OperationalError)
     def _database_unavailable(error: Exception) -> Response:
         logger.warning("database unavailable: %s", error)
+        if request.path.startswith("/api/v1/game/"):  # the game client's code for it (seed 001)
+            return error_response(ApiError("WALLET_UNAVAILABLE", "the wallet is unavailable; retry with the same X-Request-Id"))
         return error_response(ApiError("SERVICE_UNAVAILABLE", "the database is unavailable; retry with the same key"))
 
     @app.errorhandler(Exception)

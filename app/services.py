@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
 from app.auth import Keyring
 from app.config import Settings
+from app.sessions import SessionStore
 from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
+from domain.slot.crystal_forge import CRYSTAL_FORGE
 
 
 class SystemClock:
@@ -25,6 +27,13 @@ class Services:
     keyring: Keyring
     ledger: SpinLedger
     random_bytes: RandomBytes
+    sessions: SessionStore
+
+    def open_session(self, player_id: str) -> dict[str, object]:
+        """A game session for a player who may play: the token, shown once, and its expiry."""
+        self.ledger.admit_player(CRYSTAL_FORGE, player_id)
+        token, expires_at = self.sessions.open(player_id, self.clock.now(), timedelta(seconds=self.settings.session_ttl_seconds), self.random_bytes)
+        return {"token": token, "expires_at": expires_at}
 
     def close(self) -> None:
         self.ledger.close()

@@ -132,6 +132,10 @@ class GameUseCases:
 
         return self._settle(game, command, decide)
 
+    def admit_player(self: SpinLedger, game: SlotGame, player_id: str) -> None:
+        """Raises unless the player may open a game session now."""
+        check_may_play(game, self._get_player(player_id), self.clock.now())
+
     def game_state(self: SpinLedger, game: SlotGame, player_id: str) -> GameState:
         player = self._get_player(player_id)
         now = self.clock.now()

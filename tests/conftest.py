@@ -45,9 +45,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def random_bytes() -> RandomBytes:
-    """A seeded source: each test's stops, spin ids and tokens repeat from run to run."""
-    return random.Random(2026).randbytes
+def random_bytes(request: pytest.FixtureRequest) -> RandomBytes:
+    """Seeded by the test's name: a test's stops, ids and tokens repeat from run to run, and differ from
+    every other test's (they share one database)."""
+    return random.Random(request.node.nodeid).randbytes
 
 
 @pytest.fixture

@@ -140,7 +140,7 @@ class ScriptedStops:
     Stops are drawn 4 bytes per reel (``domain.slot.rng``); every other draw (ids) is seeded random.
     """
 
-    def __init__(self, seed: int = 2026):
+    def __init__(self, seed: int | str = 2026):
         import random
 
         self._random = random.Random(seed)

@@ -5,8 +5,9 @@ from typing import Any
 from app.auth import require_scope
 from app.http import Blueprint
 from app.schemas.players import PlayerProfileSchema, PlayerSchema, SelfExclusionRequestSchema, SelfExclusionSchema
+from app.schemas.wallet import FundsReceiptSchema, FundsRequestSchema
 from app.services import ledger
-from domain.requests import PlayerProfile
+from domain.requests import DEPOSIT, WITHDRAWAL, FundsRequest, PlayerProfile
 
 blp = Blueprint("players", __name__, url_prefix="/api/v1", description="Players: register, read, self-exclude")
 
@@ -34,3 +35,28 @@ def get_player(player_id: str) -> Any:
 @blp.response(200, SelfExclusionSchema)
 def start_self_exclusion(body: dict[str, str], player_id: str) -> Any:
     return ledger().start_self_exclusion(player_id, body["period"])
+
+
+@blp.route("/players/<extid:player_id>/deposits", methods=["POST"])
+@require_scope("players:write")
+@blp.arguments(FundsRequestSchema())
+@blp.response(201, FundsReceiptSchema, description="credited")
+@blp.alt_response(200, schema=FundsReceiptSchema, description="a replay of the transaction id: the original body, Idempotent-Replayed: true")
+def deposit(body: dict[str, Any], player_id: str) -> Any:
+    return _funds(FundsRequest(player_id=player_id, kind=DEPOSIT, **body))
+
+
+@blp.route("/players/<extid:player_id>/withdrawals", methods=["POST"])
+@require_scope("players:write")
+@blp.arguments(FundsRequestSchema())
+@blp.response(201, FundsReceiptSchema, description="debited")
+@blp.alt_response(200, schema=FundsReceiptSchema, description="a replay of the transaction id: the original body, Idempotent-Replayed: true")
+def withdraw(body: dict[str, Any], player_id: str) -> Any:
+    return _funds(FundsRequest(player_id=player_id, kind=WITHDRAWAL, **body))
+
+
+def _funds(request: FundsRequest) -> Any:
+    outcome = ledger().move_funds(request)
+    if outcome.replayed:
+        return outcome.receipt, 200, {"Idempotent-Replayed": "true"}
+    return outcome.receipt, 201

@@ -45,6 +45,9 @@ class SlotGame:
     free_spins: FreeSpinsRules
     max_win_multiple: int  # a round pays at most this many times its total bet
     coin_values: tuple[Decimal, ...]
+    rtp: str = "96.00"  # the certified figure, percent; a test checks it against the exact maths
+    volatility: str = "medium-high"
+    default_bet: Decimal = Decimal("1.00")
     jurisdictions: tuple[str, ...] = ("CA",)  # ISO 3166-1 countries where the game may be played
     rng_version: str = "stops-uniform-rejection-v1"
     wild: int = field(init=False)

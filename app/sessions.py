@@ -1,0 +1,78 @@
+"""Game sessions: opaque bearer tokens for the game API, stored only as SHA-256 digests, with a TTL.
+
+A token is 32 random bytes (URL-safe base64). The table keys sessions by the token's digest, so a
+lookup compares digests inside PostgreSQL's index; the token itself is never stored or logged. Expired
+rows are kept for a day (so an expired token gets ``SESSION_EXPIRED`` rather than ``INVALID_TOKEN``),
+then deleted by the next session opened.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from eventsourcing.postgres import PostgresDatastore
+
+from app.errors import ApiError
+from domain.clock import RandomBytes
+
+TABLE = """
+CREATE TABLE IF NOT EXISTS spinledger_sessions (
+    token_digest bytea PRIMARY KEY,
+    player_id text NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spinledger_sessions_expires_at ON spinledger_sessions (expires_at);
+"""
+KEEP_EXPIRED = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class GameSession:
+    session_id: str  # not secret: names the session in responses and logs
+    player_id: str
+    expires_at: datetime
+
+
+def digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class SessionStore:
+    def __init__(self, datastore: PostgresDatastore):
+        self._datastore = datastore
+
+    def create_table(self) -> None:
+        with self._datastore.get_connection() as conn:
+            conn.execute(TABLE)
+
+    def open(self, player_id: str, now: datetime, ttl: timedelta, random_bytes: RandomBytes) -> tuple[str, datetime]:
+        token = base64.urlsafe_b64encode(random_bytes(32)).rstrip(b"=").decode()
+        expires_at = now + ttl
+        with self._datastore.get_connection() as conn:
+            conn.execute("DELETE FROM spinledger_sessions WHERE expires_at < %s", [now - KEEP_EXPIRED])
+            conn.execute(
+                "INSERT INTO spinledger_sessions (token_digest, player_id, created_at, expires_at) VALUES (%s, %s, %s, %s)",
+                [digest(token), player_id, now, expires_at],
+            )
+        return token, expires_at
+
+    def resolve(self, token: str | None, now: datetime) -> GameSession:
+        if not token:
+            raise ApiError("MISSING_TOKEN", "send Authorization: Bearer <session token>")
+        if len(token) > 128:
+            raise ApiError("INVALID_TOKEN", "the session token is not recognised")
+        key = digest(token)
+        with self._datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT player_id, expires_at FROM spinledger_sessions WHERE token_digest = %s", [key], prepare=True
+            ).fetchone()
+        if row is None:
+            raise ApiError("INVALID_TOKEN", "the session token is not recognised")
+        player_id, expires_at = row["player_id"], row["expires_at"]
+        if expires_at <= now:
+            raise ApiError("SESSION_EXPIRED", "the session has expired; open a new one")
+        return GameSession(f"sess-{key.hex()[:16]}", player_id, expires_at)
