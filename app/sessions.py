@@ -4,12 +4,17 @@ A token is 32 random bytes (URL-safe base64). The table keys sessions by the tok
 lookup compares digests inside PostgreSQL's index; the token itself is never stored or logged. Expired
 rows are kept for a day (so an expired token gets ``SESSION_EXPIRED`` rather than ``INVALID_TOKEN``),
 then deleted by the next session opened.
+
+A session never changes once opened, so each process keeps the sessions it has resolved (by digest, up
+to ``CACHE_SIZE``) and checks their expiry itself: a spin costs no session query.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +33,7 @@ CREATE TABLE IF NOT EXISTS spinledger_sessions (
 CREATE INDEX IF NOT EXISTS spinledger_sessions_expires_at ON spinledger_sessions (expires_at);
 """
 KEEP_EXPIRED = timedelta(days=1)
+CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ def digest(token: str) -> bytes:
 class SessionStore:
     def __init__(self, datastore: PostgresDatastore):
         self._datastore = datastore
+        self._resolved: OrderedDict[bytes, GameSession] = OrderedDict()
+        self._lock = threading.Lock()
 
     def create_table(self) -> None:
         with self._datastore.get_connection() as conn:
@@ -66,13 +74,23 @@ class SessionStore:
         if len(token) > 128:
             raise ApiError("INVALID_TOKEN", "the session token is not recognised")
         key = digest(token)
+        with self._lock:
+            session = self._resolved.get(key)
+        if session is None:
+            session = self._read(key)
+            with self._lock:
+                self._resolved[key] = session
+                if len(self._resolved) > CACHE_SIZE:
+                    self._resolved.popitem(last=False)
+        if session.expires_at <= now:
+            raise ApiError("SESSION_EXPIRED", "the session has expired; open a new one")
+        return session
+
+    def _read(self, key: bytes) -> GameSession:
         with self._datastore.get_connection() as conn:
             row = conn.execute(
                 "SELECT player_id, expires_at FROM spinledger_sessions WHERE token_digest = %s", [key], prepare=True
             ).fetchone()
         if row is None:
             raise ApiError("INVALID_TOKEN", "the session token is not recognised")
-        player_id, expires_at = row["player_id"], row["expires_at"]
-        if expires_at <= now:
-            raise ApiError("SESSION_EXPIRED", "the session has expired; open a new one")
-        return GameSession(f"sess-{key.hex()[:16]}", player_id, expires_at)
+        return GameSession(f"sess-{key.hex()[:16]}", row["player_id"], row["expires_at"])

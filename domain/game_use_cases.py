@@ -1,14 +1,19 @@
 """Use cases of the game client: spins (cash and promotional), bonus spins, and the game state.
 
 A spin is decided on the player's recorded state and saved with its idempotency record in one
-transaction. The stops are drawn once per request, before any event is triggered. When another write to
-the player got in first: if it was a spin with this request id, the spin is replayed; if it was another
-spin, this one gets ``SPIN_IN_PROGRESS``; anything else (an award received, a deposit) and it is decided
-again on the new state.
+transaction. The stops are drawn once per request, before any event is triggered.
+
+Spins of different players that arrive together in a process are decided and appended together (group
+commit, as awards are): one read, one append. A player has at most one spin in a group; another spin of
+that player in the same group is ``SPIN_IN_PROGRESS``. If the group's append fails because another
+writer got to one of its streams first, each spin is settled alone: if what got in first was a spin with
+this request id, the spin is replayed; if it was another spin, this one gets ``SPIN_IN_PROGRESS``;
+anything else (an award received, a deposit) and it is decided again on the new state.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,6 +32,7 @@ from domain.errors import (
     BonusRoundActive,
     ConcurrentModification,
     CurrencyMismatch,
+    DomainError,
     IdempotencyKeyReused,
     Ineligible,
     InsufficientFunds,
@@ -71,66 +77,37 @@ def check_may_play(game: SlotGame, player: Player, at: datetime) -> None:
         raise Ineligible(f"the player is under the minimum age of {minimum_age(player.region)} in {player.region}")
 
 
+@dataclass(frozen=True)
+class SpinJob:
+    """One spin request, its stops already drawn."""
+
+    game: SlotGame
+    command: SpinCommand
+    bonus: bool
+    stops: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.command.player_id}|{self.command.request_id}"
+
+
+SpinResult = SpinOutcome | DomainError
+
+
 class GameUseCases:
     def spin(self: SpinLedger, game: SlotGame, command: SpinCommand) -> SpinOutcome:
         """A base-game spin: cash at ``command.bet``, or one free spin of ``command.award_id``."""
-        stops = draw_stops(game.reel_sizes, self.random_bytes)
-
-        def decide(player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
-            if player.block is not None:
-                raise BonusRoundActive("a free-spins block is in play: use POST /api/v1/game/bonus/spin")
-            award = None
-            if command.award_id is not None:
-                award = self._playable_award(command, loaded, now)
-                bet, funding = award.bet_per_spin, AWARD
-                if command.bet is not None and command.bet != bet:
-                    raise ValidationFailed(f"betAmount must be the award's bet per spin, {bet}, or left out", field="betAmount")
-                if command.currency is not None and command.currency != award.currency:
-                    raise CurrencyMismatch(f"currency must be {award.currency}", field="currency")
-            else:
-                if command.bet is None:
-                    raise ValidationFailed("betAmount is required", field="betAmount")
-                bet, funding = command.bet, CASH
-                if command.currency != player.currency:
-                    raise CurrencyMismatch(f"currency must be the session's currency, {player.currency}", field="currency")
-                check_bet(game, bet)
-                if player.balance < bet:
-                    raise InsufficientFunds(f"the balance, {player.balance}, is less than the bet, {bet}")
-            record = play_base_spin(SpinInputs(
-                game=game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=bet,
-                currency=player.currency, balance_before=player.balance, stops=stops,
-                new_block_id=str(uuid7(now, self.random_bytes)), funding=funding, award_id=command.award_id,
-            ))
-            touched: list[Any] = []
-            if award is not None:
-                award.play_spin(record["spin_id"], AWARD, record["total_win"], timestamp=now)
-                touched.append(award)
-            return record, touched
-
-        return self._settle(game, command, decide)
+        return self._submit_spin(SpinJob(game, command, False, draw_stops(game.reel_sizes, self.random_bytes)))
 
     def bonus_spin(self: SpinLedger, game: SlotGame, command: SpinCommand) -> SpinOutcome:
         """The next spin of the player's free-spins block ``command.block_id``."""
-        stops = draw_stops(game.reel_sizes, self.random_bytes)
+        return self._submit_spin(SpinJob(game, command, True, draw_stops(game.reel_sizes, self.random_bytes)))
 
-        def decide(player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
-            if player.block is None:
-                raise NoBonusRoundActive("no free-spins block is in play: use POST /api/v1/game/spin")
-            block = Block.from_dict(player.block)
-            if block.block_id != command.block_id:
-                raise BlockIdMismatch("blockId is not the block in play", field="blockId")
-            record = play_bonus_spin(SpinInputs(
-                game=game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=block.triggering_bet,
-                currency=player.currency, balance_before=player.balance, stops=stops, new_block_id=block.block_id,
-                funding=BONUS, award_id=block.award_id,
-            ), block)
-            touched: list[Any] = []
-            if block.award_id is not None and (award := loaded.get(UUID(block.award_id))) is not None:
-                award.play_spin(record["spin_id"], BONUS, record["total_win"], timestamp=now)
-                touched.append(award)
-            return record, touched
-
-        return self._settle(game, command, decide)
+    def _submit_spin(self: SpinLedger, job: SpinJob) -> SpinOutcome:
+        (result,) = self._spins.submit([job])
+        if isinstance(result, DomainError):
+            raise result
+        return result
 
     def admit_player(self: SpinLedger, game: SlotGame, player_id: str) -> None:
         """Raises unless the player may open a game session now."""
@@ -153,40 +130,153 @@ class GameUseCases:
 
     # -- settling --------------------------------------------------------------------------------
 
-    def _settle(self: SpinLedger, game: SlotGame, command: SpinCommand, decide: Any) -> SpinOutcome:
-        record_id = RequestRecord.stream_id(SPIN, f"{command.player_id}|{command.request_id}")
-        player_id = Player.stream_id(command.player_id)
+    def _settle_group(self: SpinLedger, jobs: list[SpinJob]) -> list[SpinResult]:
+        """Spins of different players that arrived together, decided and recorded in one transaction.
+
+        If the append fails (another writer got to one of the streams first), each spin of the group is
+        settled again on its own, which sorts out who was first.
+        """
+        now = self.clock.now()
+        ids = [RequestRecord.stream_id(SPIN, job.key) for job in jobs] + [Player.stream_id(job.command.player_id) for job in jobs]
+        ids += [UUID(job.command.award_id) for job in jobs if job.command.award_id]
+        loaded = self._load(ids)
+        block_awards = [UUID(p.block["award_id"]) for p in loaded.values() if isinstance(p, Player) and p.block and p.block.get("award_id")]
+        loaded |= self._load(block_awards)
+        results: list[SpinResult | None] = [None] * len(jobs)
+        changed: dict[UUID, Any] = {}
+        first_of_player: dict[str, int] = {}  # the group's spin of each player: one per player per group
+        for index, job in enumerate(jobs):
+            try:
+                if (replayed := self._replayed_spin(loaded.get(RequestRecord.stream_id(SPIN, job.key)), job.command)) is not None:
+                    results[index] = replayed
+                    continue
+                if job.command.player_id in first_of_player:
+                    results[index] = self._second_in_group(job, jobs[first_of_player[job.command.player_id]])
+                    continue
+                first_of_player[job.command.player_id] = index
+                player = loaded.get(Player.stream_id(job.command.player_id))
+                aggregates = self._settle_one(job, player, loaded, now)
+                changed |= {aggregate.id: aggregate for aggregate in aggregates}
+                results[index] = SpinOutcome(self._spin_view(player.last_spin), replayed=False)
+            except DomainError as refusal:
+                results[index] = refusal
+        if changed:
+            base_versions = {i: a.version - len(a.pending_events) for i, a in changed.items()}
+            stored = [self.mapper.to_stored_event(e) for a in changed.values() for e in a.collect_events()]
+            try:
+                self.recorder.insert_events(stored)
+            except IntegrityError:
+                return [self._settle_alone(job) if isinstance(result, SpinOutcome) or result is None else result
+                        for job, result in zip(jobs, results)]
+            self._snapshot([(a, base_versions[i]) for i, a in changed.items()])
+            for aggregate in changed.values():
+                if isinstance(aggregate, Player):
+                    self._cache.put(aggregate)
+        return [result if result is not None else self._settle_alone(job) for job, result in zip(jobs, results)]
+
+    def _second_in_group(self: SpinLedger, job: SpinJob, first: SpinJob) -> SpinResult:
+        """A player's second spin in one group: a copy of the first (same request id) waits for its
+        outcome, which the caller gets by settling alone after the group; another spin is refused."""
+        if first.command.request_id == job.command.request_id:
+            return None  # type: ignore[return-value]  # settled alone, after the group: a replay by then
+        return SpinInProgress("another spin of this player is being settled; retry with the same X-Request-Id", retry_after_ms=2000)
+
+    def _settle_alone(self: SpinLedger, job: SpinJob) -> SpinResult:
+        try:
+            return self._settle(job)
+        except DomainError as refusal:
+            return refusal
+
+    def _settle(self: SpinLedger, job: SpinJob) -> SpinOutcome:
+        record_id = RequestRecord.stream_id(SPIN, job.key)
+        player_id = Player.stream_id(job.command.player_id)
         seen_spins: int | None = None
         for _ in range(self.MAX_ATTEMPTS):
             now = self.clock.now()
-            ids = [record_id, player_id] + ([UUID(command.award_id)] if command.award_id else [])
-            loaded = self._load(ids)
-            if (replayed := self._replayed_spin(loaded.get(record_id), command)) is not None:
+            loaded = self._load([record_id, player_id] + ([UUID(job.command.award_id)] if job.command.award_id else []))
+            if (replayed := self._replayed_spin(loaded.get(record_id), job.command)) is not None:
                 return replayed
             player = loaded.get(player_id)
-            if player is None:
-                raise PlayerNotFound(f"no player {command.player_id!r}")
-            if seen_spins is not None and player.spins_settled > seen_spins:
+            if player is not None and seen_spins is not None and player.spins_settled > seen_spins:
                 raise SpinInProgress("another spin of this player settled first; retry with the same X-Request-Id", retry_after_ms=2000)
-            seen_spins = player.spins_settled
-            check_may_play(game, player, now)
-            if player.block is not None and player.block.get("award_id"):
+            seen_spins = player.spins_settled if player is not None else None
+            if player is not None and player.block is not None and player.block.get("award_id"):
                 loaded |= self._load([UUID(player.block["award_id"])])
-            record, touched = decide(player, loaded, now)
-            record["processing_ms"] = max(0, int((now - command.received_at).total_seconds() * 1000))
-            player.settle_spin(record, timestamp=now)
-            spin_version = player.version
-            self._complete_blocks(player, record, touched, now)
-            idempotency = RequestRecord.record(
-                scope=SPIN, key=f"{command.player_id}|{command.request_id}", fingerprint=command.fingerprint(),
-                player_id=command.player_id, player_version=spin_version, at=now,
-            )
+            aggregates = self._settle_one(job, player, loaded, now)
             try:
-                self.save(player, *touched, idempotency)
+                self.save(*aggregates)
             except IntegrityError:
                 continue
+            self._cache.put(player)  # the next spin of this player starts from here, without reading this one back
             return SpinOutcome(self._spin_view(player.last_spin), replayed=False)
         raise ConcurrentModification("the player's records changed under this spin repeatedly; retry it")
+
+    def _settle_one(self: SpinLedger, job: SpinJob, player: Player | None, loaded: dict[UUID, Any], now: datetime) -> list[Any]:
+        """Decides one spin on ``loaded`` and triggers its events; returns every aggregate it changed."""
+        command = job.command
+        if player is None:
+            raise PlayerNotFound(f"no player {command.player_id!r}")
+        check_may_play(job.game, player, now)
+        record, touched = (self._decide_bonus if job.bonus else self._decide_base)(job, player, loaded, now)
+        record["processing_ms"] = max(0, int((now - command.received_at).total_seconds() * 1000))
+        player.settle_spin(record, timestamp=now)
+        spin_version = player.version
+        self._complete_blocks(player, record, touched, now)
+        idempotency = RequestRecord.record(
+            scope=SPIN, key=job.key, fingerprint=command.fingerprint(),
+            player_id=command.player_id, player_version=spin_version, at=now,
+        )
+        return [player, *touched, idempotency]
+
+    def _decide_base(self: SpinLedger, job: SpinJob, player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
+        command, game = job.command, job.game
+        if player.block is not None:
+            raise BonusRoundActive("a free-spins block is in play: use POST /api/v1/game/bonus/spin")
+        award = None
+        if command.award_id is not None:
+            award = self._playable_award(command, loaded, now)
+            bet, funding = award.bet_per_spin, AWARD
+            if command.bet is not None and command.bet != bet:
+                raise ValidationFailed(f"betAmount must be the award's bet per spin, {bet}, or left out", field="betAmount")
+            if command.currency is not None and command.currency != award.currency:
+                raise CurrencyMismatch(f"currency must be {award.currency}", field="currency")
+        else:
+            if command.bet is None:
+                raise ValidationFailed("betAmount is required", field="betAmount")
+            bet, funding = command.bet, CASH
+            if command.currency != player.currency:
+                raise CurrencyMismatch(f"currency must be the session's currency, {player.currency}", field="currency")
+            check_bet(game, bet)
+            if player.balance < bet:
+                raise InsufficientFunds(f"the balance, {player.balance}, is less than the bet, {bet}")
+        record = play_base_spin(SpinInputs(
+            game=game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=bet,
+            currency=player.currency, balance_before=player.balance, stops=job.stops,
+            new_block_id=str(uuid7(now, self.random_bytes)), funding=funding, award_id=command.award_id,
+        ))
+        touched: list[Any] = []
+        if award is not None:
+            award.play_spin(record["spin_id"], AWARD, record["total_win"], timestamp=now)
+            touched.append(award)
+        return record, touched
+
+    def _decide_bonus(self: SpinLedger, job: SpinJob, player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
+        command = job.command
+        if player.block is None:
+            raise NoBonusRoundActive("no free-spins block is in play: use POST /api/v1/game/spin")
+        block = Block.from_dict(player.block)
+        if block.block_id != command.block_id:
+            raise BlockIdMismatch("blockId is not the block in play", field="blockId")
+        record = play_bonus_spin(SpinInputs(
+            game=job.game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=block.triggering_bet,
+            currency=player.currency, balance_before=player.balance, stops=job.stops, new_block_id=block.block_id,
+            funding=BONUS, award_id=block.award_id,
+        ), block)
+        touched: list[Any] = []
+        if block.award_id is not None and (award := loaded.get(UUID(block.award_id))) is not None:
+            award.play_spin(record["spin_id"], BONUS, record["total_win"], timestamp=now)
+            touched.append(award)
+        return record, touched
 
     def _complete_blocks(self: SpinLedger, player: Player, record: dict[str, Any], touched: list[Any], now: datetime) -> None:
         summary = record["block_summary"]

@@ -105,12 +105,14 @@ class SpinLedger(WalletUseCases, GameUseCases, Application[UUID]):
         self.clock = clock
         self.random_bytes = random_bytes
         self._awards = GroupCommit(self._grant_all, max_items=self.MAX_GROUP, committers=2)
+        self._spins = GroupCommit(self._settle_group, max_items=self.MAX_GROUP, committers=2)
         # Held while a group's spins are reserved and its events appended, so that committers take turns
         # on a promotion's budget instead of failing against each other. This one serves one process;
         # the wiring replaces it with a database lock that serves every server process.
         in_process = threading.Lock()
         self.append_lock: Callable[[], ContextManager[Any]] = lambda: in_process
         self._cache = StateCache(self.CACHE_SIZE)
+        self._reads_streams = isinstance(self.recorder, StreamReader)  # checked once: a Protocol check is slow
 
     # -- players ---------------------------------------------------------------------------------
 
@@ -346,7 +348,7 @@ class SpinLedger(WalletUseCases, GameUseCases, Application[UUID]):
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
-        if not isinstance(self.recorder, StreamReader):  # the in-memory store of the unit tests
+        if not self._reads_streams:  # the in-memory store of the unit tests
             return {i: a for i in ids if (a := self._load_from_repository(i)) is not None}
         cached = {i: state for i in ids if (state := self._cache.get(i)) is not None}
         streams = self.recorder.read_streams({i: cached[i].version if i in cached else 0 for i in ids})
@@ -415,6 +417,7 @@ class SpinLedger(WalletUseCases, GameUseCases, Application[UUID]):
         if self.closing.is_set():  # closed already (explicitly, before the finaliser calls this again)
             return
         self._awards.close()
+        self._spins.close()
         super().close()
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:

@@ -94,7 +94,7 @@ class PlayerView:
     balance: Decimal
     self_excluded_until: datetime | None
     awards: list[AwardStatus]
-    bonus_block: None = None
+    bonus_block: dict[str, Any] | None
 
     @classmethod
     def of(cls, player: Player, active_awards: list[AwardStatus]) -> PlayerView:
@@ -106,6 +106,7 @@ class PlayerView:
             balance=player.balance,
             self_excluded_until=player.self_excluded_until,
             awards=active_awards,
+            bonus_block=player.block,
         )
 
 

@@ -20,6 +20,16 @@ class PlayerProfileSchema(Schema):
         return PlayerProfile(**data)
 
 
+class BonusBlockSchema(Schema):
+    block_id = fields.String(required=True)
+    spins_played = fields.Integer(required=True)
+    total_spins = fields.Integer(required=True)
+    total_win = Money(required=True)
+    triggering_bet = Money(required=True)
+    multiplier = Money(required=True)
+    award_id = fields.String(allow_none=True, required=True, metadata={"description": "the award whose spin triggered the block, if one did"})
+
+
 class PlayerSchema(Schema):
     player_id = fields.String(required=True)
     region = fields.String(required=True)
@@ -28,7 +38,7 @@ class PlayerSchema(Schema):
     balance = Money(required=True)
     self_excluded_until = Instant(allow_none=True, required=True)
     awards = fields.List(fields.Nested(AwardStatusSchema), required=True, metadata={"description": "active awards"})
-    bonus_block = fields.Dict(allow_none=True, required=True)
+    bonus_block = fields.Nested(BonusBlockSchema, allow_none=True, required=True, metadata={"description": "the free-spins block in play"})
 
 
 class SelfExclusionRequestSchema(Schema):

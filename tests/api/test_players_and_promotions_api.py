@@ -110,6 +110,9 @@ def test_the_openapi_document_describes_every_route(client):
         ("/api/v1/players/{player_id}/self-exclusion", "post"), ("/api/v1/promotions/{promo_id}", "put"),
         ("/api/v1/awards", "post"), ("/api/v1/awards/batch", "post"), ("/api/v1/awards/{award_id}", "get"),
         ("/api/v1/players/{player_id}/awards", "get"), ("/api/v1/awards/{award_id}/cancel", "post"),
+        ("/api/v1/players/{player_id}/deposits", "post"), ("/api/v1/players/{player_id}/withdrawals", "post"),
+        ("/api/v1/sessions", "post"), ("/api/v1/game/config", "get"), ("/api/v1/game/spin", "post"),
+        ("/api/v1/game/bonus/spin", "post"), ("/api/v1/game/state", "get"), ("/api/v1/game/state/pending-spin", "get"),
     ]:
         assert method in paths[path], (path, method)
     assert "AwardRequest" in document["components"]["schemas"]

@@ -23,6 +23,9 @@ import psycopg
 import requests
 
 from app.database import LOCAL_SERVER_URL, create_database, drop_database, server_reachable, start_embedded_server, with_database
+from app.certification.exact import exact_report
+from app.certification.montecarlo import MonteCarloResult, simulate
+from domain.slot.crystal_forge import CRYSTAL_FORGE
 from tests.bench import wrk
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +37,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 ROUNDS = 5
 CREATE_TABLE = "CREATE TABLE IF NOT EXISTS bench_inserts (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
 BATCH_TOTAL, BATCH_SIZE, BATCH_CALLERS = 100_000, 1000, 2
+SPIN_PLAYERS = 16
 
 
 def iso(at: datetime) -> str:
@@ -71,6 +75,12 @@ def stop_server(process: subprocess.Popen) -> None:
         process.kill()
 
 
+def checkpoint(server_url: str) -> None:
+    """Flushes what the previous phase wrote, so that its checkpoint does not land in the next phase."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
 def register_players(base: str, count: int) -> list[str]:
     players = [f"bench-{secrets.token_hex(5)}" for _ in range(count)]
 
@@ -101,23 +111,49 @@ def award_body(player_id: str, promo_id: str, key: str) -> dict:
             "game_code": "crystal-forge-v1", "idempotency_key": key}
 
 
-def bench_single_awards(port: int, players: list[str]) -> dict:
-    """The bare reference and single awards, with wrk, in interleaved rounds."""
-    promo_id = define_promotion(f"http://127.0.0.1:{port}", 1_000_000_000)
+def open_spin_sessions(base: str, players: list[str]) -> list[str]:
+    """A session per spinning player, each with money enough for the whole run."""
+    tokens = []
+    for player_id in players:
+        deposit = {"transaction_id": f"bench-{secrets.token_hex(6)}", "amount": "1000000.00", "currency": "CAD"}
+        requests.post(f"{base}/api/v1/players/{player_id}/deposits", json=deposit, headers=AUTH, timeout=30).raise_for_status()
+        response = requests.post(f"{base}/api/v1/sessions", json={"player_id": player_id}, headers=AUTH, timeout=30)
+        response.raise_for_status()
+        tokens.append(response.json()["token"])
+    return tokens
+
+
+def bench_single_requests(port: int, players: list[str]) -> dict:
+    """The bare reference, single awards and spins, with wrk, in interleaved rounds."""
+    base = f"http://127.0.0.1:{port}"
+    promo_id = define_promotion(base, 1_000_000_000)
+    tokens_file = Path(tempfile.mkstemp(prefix="spinledger-tokens-")[1])
+    tokens_file.write_text("\n".join(open_spin_sessions(base, players[-SPIN_PLAYERS:])))
     players_file = Path(tempfile.mkstemp(prefix="spinledger-players-")[1])
     players_file.write_text("\n".join(players))
     run = secrets.token_hex(4)
     common = dict(players_file=players_file, promo_id=promo_id, key=KEY, connections=CONNECTIONS)
     wrk.run_round(port, "/bench/insert", 2, run=f"{run}-w1", **common)  # warm-up
     wrk.run_round(port, "/api/v1/awards", 2, run=f"{run}-w2", **common)
+    wrk.run_spin_round(port, 2, tokens_file=tokens_file, run=f"{run}-w3", players=SPIN_PLAYERS)
     # Interleaved rounds, so that a machine that speeds up or slows down during the run weighs on the
-    # reference and the awards alike.
-    reference, awards = wrk.Load([]), wrk.Load([])
+    # reference, the awards and the spins alike.
+    reference, awards, spins = wrk.Load([]), wrk.Load([]), wrk.Load([])
     for number in range(ROUNDS):
         reference.rounds.append(wrk.run_round(port, "/bench/insert", SECONDS / ROUNDS, run=f"{run}-r{number}", **common))
         awards.rounds.append(wrk.run_round(port, "/api/v1/awards", SECONDS / ROUNDS, run=f"{run}-a{number}", **common))
+        spins.rounds.append(wrk.run_spin_round(port, SECONDS / ROUNDS, tokens_file=tokens_file, run=f"{run}-s{number}", players=SPIN_PLAYERS))
     players_file.unlink()
-    return {"reference": reference, "awards": awards}
+    tokens_file.unlink()
+    return {"reference": reference, "awards": awards, "spins": spins}
+
+
+def bench_rtp() -> tuple[float, MonteCarloResult]:
+    """``spinledger rtp``'s two figures: the exact computation's time, and Monte Carlo's speed."""
+    started = time.perf_counter()
+    exact_report(CRYSTAL_FORGE)
+    exact_seconds = time.perf_counter() - started
+    return exact_seconds, simulate(CRYSTAL_FORGE, 5_000_000, seed=1)
 
 
 def bench_batch(base: str, players: list[str]) -> tuple[float, int]:
@@ -160,14 +196,18 @@ def main() -> int:
         print("registering players ...", flush=True)
         players = register_players(base, PLAYERS)
         print(f"single awards: {CONNECTIONS} connections, {SECONDS:.0f} s each for the reference and the awards ...", flush=True)
-        single = bench_single_awards(port, players)
+        checkpoint(server_url)
+        single = bench_single_requests(port, players)
         print(f"batch: {BATCH_TOTAL} awards in calls of {BATCH_SIZE}, {BATCH_CALLERS} callers ...", flush=True)
+        checkpoint(server_url)
         batch_seconds, batch_errors = bench_batch(base, players)
     finally:
         stop_server(process)
         drop_database(server_url, dbname)
 
-    reference, awards = single["reference"], single["awards"]
+    print("spinledger rtp: exact maths and Monte Carlo ...", flush=True)
+    exact_seconds, sampled = bench_rtp()
+    reference, awards, spins = single["reference"], single["awards"], single["spins"]
     rows = [
         {"figure": "bare endpoint, one INSERT (req/s)", "value": round(reference.throughput, 1), "limit": None, "passed": reference.errors == 0,
          "note": f"p50 {reference.percentile(50):.1f} ms, p99 {reference.percentile(99):.1f} ms, errors {reference.errors}"},
@@ -179,6 +219,15 @@ def main() -> int:
         {"figure": "POST /api/v1/awards errors", "value": awards.errors, "limit": "= 0", "passed": awards.errors == 0, "note": f"of {awards.requests} requests"},
         {"figure": f"batch {BATCH_TOTAL} awards ({BATCH_SIZE}/call) seconds", "value": round(batch_seconds, 2), "limit": "<= 30",
          "passed": batch_seconds <= 30 and batch_errors == 0, "note": f"{BATCH_TOTAL / batch_seconds:.0f} awards/s, errors {batch_errors}"},
+        {"figure": f"spins, {SPIN_PLAYERS} players (spins/s)", "value": round(spins.throughput, 1),
+         "limit": f">= 0.5 x bare = {0.5 * reference.throughput:.1f}", "passed": spins.throughput >= 0.5 * reference.throughput,
+         "note": f"ratio {spins.throughput / reference.throughput:.2f}"},
+        {"figure": "spins p50 (ms)", "value": round(spins.percentile(50), 2), "limit": None, "passed": True, "note": ""},
+        {"figure": "spins p99 (ms)", "value": round(spins.percentile(99), 2), "limit": "<= 30", "passed": spins.percentile(99) <= 30, "note": ""},
+        {"figure": "spins errors", "value": spins.errors, "limit": "= 0", "passed": spins.errors == 0, "note": f"of {spins.requests} requests"},
+        {"figure": "exact RTP, every stop combination (s)", "value": round(exact_seconds, 2), "limit": "<= 5", "passed": exact_seconds <= 5, "note": ""},
+        {"figure": "Monte Carlo engine (spins/s)", "value": round(sampled.evaluations_per_second), "limit": ">= 1,000,000",
+         "passed": sampled.evaluations_per_second >= 1_000_000, "note": f"{sampled.evaluations:,} spins evaluated"},
     ]
     print()
     print(f"{'figure':45} {'value':>10}  {'limit':28} {'ok':4} note")

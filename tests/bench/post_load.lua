@@ -1,13 +1,8 @@
 -- wrk script: POSTs award-shaped bodies with a fresh idempotency key each time.
 -- Arguments (after --): players file, promotion id, run id, path, bearer key.
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "wrk_common.lua")
 local players, promo, run, path, key = {}, "", "", "", ""
-local counter, thread_id = 0, 0
-local threads = {}
-
-function setup(thread)
-  thread:set("thread_id", #threads + 1)
-  table.insert(threads, thread)
-end
+local counter = 0  -- thread_id: set by setup() in wrk_common.lua
 
 function init(args)
   for line in io.lines(args[1]) do table.insert(players, line) end
@@ -25,12 +20,4 @@ function request()
     '"game_code":"crystal-forge-v1","idempotency_key":"%s-%d-%d"}',
     player, promo, run, thread_id, counter)
   return wrk.format("POST", path, nil, body)
-end
-
-function done(summary, latency, requests)
-  local errors = summary.errors
-  io.write(string.format(
-    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non_2xx": %d, "socket_errors": %d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    errors.status, errors.connect + errors.read + errors.write + errors.timeout))
 end

@@ -8,7 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-SCRIPT = Path(__file__).with_name("post_load.lua")
+POST_SCRIPT = Path(__file__).with_name("post_load.lua")
+SPIN_SCRIPT = Path(__file__).with_name("spin_load.lua")
 
 
 @dataclass
@@ -50,11 +51,24 @@ def available() -> bool:
 
 def run_round(port: int, path: str, seconds: float, *, players_file: Path, promo_id: str, run: str, key: str,
               connections: int) -> Round:
+    """``path`` POSTed award-shaped bodies, each with a fresh idempotency key, by two wrk threads."""
+    return _run(port, seconds, POST_SCRIPT, [str(players_file), promo_id, run, path, key], threads=2, connections=connections)
+
+
+def run_spin_round(port: int, seconds: float, *, tokens_file: Path, run: str, players: int) -> Round:
+    """Players spinning back to back, one wrk thread and connection each, each with its own session."""
+    return _run(port, seconds, SPIN_SCRIPT, [str(tokens_file), run], threads=players, connections=players)
+
+
+def _run(port: int, seconds: float, script: Path, args: list[str], *, threads: int, connections: int) -> Round:
     command = [
-        "wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds:.0f}s", "--latency", "-s", str(SCRIPT),
-        f"http://127.0.0.1:{port}", "--", str(players_file), promo_id, run, path, key,
+        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:.0f}s", "--latency", "-s", str(script),
+        f"http://127.0.0.1:{port}", "--", *args,
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr.strip() or finished.stdout.strip()}")
+    output = finished.stdout
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     return Round(

@@ -29,6 +29,10 @@ def test_the_exact_rtp_is_pinned_and_within_96_percent_plus_or_minus_five_hundre
     assert exact.base_rtp + exact.free_spins_rtp == exact.rtp
 
 
+def test_the_rtp_the_game_announces_is_the_exact_rtp_rounded(exact):
+    assert GAME.rtp == f"{float(exact.rtp) * 100:.2f}"
+
+
 def test_the_enumeration_covers_every_stop_combination_once():
     assert spin_histogram(GAME).combinations == 32**5
 
