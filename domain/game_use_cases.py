@@ -92,6 +92,7 @@ class SpinJob:
 
 
 SpinResult = SpinOutcome | DomainError
+_AFTER_GROUP = None  # a copy of a request already in the group: settled alone after it, as a replay by then
 
 
 class GameUseCases:
@@ -174,11 +175,11 @@ class GameUseCases:
                     self._cache.put(aggregate)
         return [result if result is not None else self._settle_alone(job) for job, result in zip(jobs, results)]
 
-    def _second_in_group(self: SpinLedger, job: SpinJob, first: SpinJob) -> SpinResult:
-        """A player's second spin in one group: a copy of the first (same request id) waits for its
-        outcome, which the caller gets by settling alone after the group; another spin is refused."""
+    def _second_in_group(self: SpinLedger, job: SpinJob, first: SpinJob) -> SpinResult | None:
+        """A player's second spin in one group: a copy of the first (same request id) is settled after
+        the group (a replay by then); another spin is refused."""
         if first.command.request_id == job.command.request_id:
-            return None  # type: ignore[return-value]  # settled alone, after the group: a replay by then
+            return _AFTER_GROUP
         return SpinInProgress("another spin of this player is being settled; retry with the same X-Request-Id", retry_after_ms=2000)
 
     def _settle_alone(self: SpinLedger, job: SpinJob) -> SpinResult:

@@ -107,7 +107,7 @@ def test_the_config_carries_the_game_the_session_and_the_players_awards(client):
 
 
 def test_a_bonus_block_plays_through_the_bonus_endpoint_to_bonus_complete(client, random_bytes):
-    _, session = funded_session(client)
+    player_id, session = funded_session(client)
     random_bytes.plan(THREE_SCATTERS)
     trigger = spin(client, session).json
     assert trigger["bonusTriggered"] and trigger["state"] == "bonus"
@@ -118,6 +118,8 @@ def test_a_bonus_block_plays_through_the_bonus_endpoint_to_bonus_complete(client
     assert config["session"]["resumeState"]["bonusState"]["blockId"] == block_id
     state = client.get("/api/v1/game/state", headers=session).json
     assert same_shape(STATE_EXAMPLE, state) == [] and state["state"] == "bonus"
+    player = client.get(f"/api/v1/players/{player_id}", headers=ADMIN).json
+    assert player["bonus_block"]["block_id"] == block_id and player["bonus_block"]["total_spins"] == 10
     spins = [spin(client, session, {"blockId": block_id}, path="/api/v1/game/bonus/spin") for _ in range(20)]
     assert [r.status_code for r in spins] == [200] * 20, [r.json for r in spins if r.status_code != 200][:1]
     bodies = [r.json for r in spins]
@@ -126,6 +128,7 @@ def test_a_bonus_block_plays_through_the_bonus_endpoint_to_bonus_complete(client
     assert_seed_spin(bodies[-1], BLOCK_COMPLETE_EXAMPLE)
     assert bodies[-1]["state"] == "bonus_complete" and bodies[-1]["blockSummary"]["totalSpinsPlayed"] == 20
     assert_game_error(spin(client, session, {"blockId": block_id}, path="/api/v1/game/bonus/spin"), 409, "NO_BONUS_ROUND_ACTIVE")
+    assert client.get(f"/api/v1/players/{player_id}", headers=ADMIN).json["bonus_block"] is None
 
 
 def test_a_lost_response_comes_back_from_state_and_pending_spin(client):

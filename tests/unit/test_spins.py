@@ -266,3 +266,24 @@ def test_every_settled_spin_reevaluates_from_its_stops_to_the_same_wins_and_the_
         ]
         assert sum((w["win_amount"] for w in record["wins"]), Decimal("0.00")) == record["total_win"]
     assert ledger.get_player(player_id).balance == balance
+
+
+def test_a_group_settles_one_spin_per_player_refuses_another_and_replays_a_copy(ledger, stops):
+    from domain.errors import SpinInProgress
+    from domain.game_use_cases import SpinJob
+    from domain.views import SpinOutcome
+
+    alice, bob = funded_player(ledger), funded_player(ledger)
+    first = spin_command(alice)
+    jobs = [
+        SpinJob(GAME, first, False, NO_SCATTER),
+        SpinJob(GAME, spin_command(alice), False, NO_SCATTER),  # alice again, another request: in progress
+        SpinJob(GAME, first, False, NO_SCATTER),  # a copy of alice's first: the same spin
+        SpinJob(GAME, spin_command(bob), False, NO_SCATTER),
+    ]
+    settled, refused, copy, other = ledger._settle_group(jobs)
+    assert isinstance(settled, SpinOutcome) and not settled.replayed
+    assert isinstance(refused, SpinInProgress) and refused.retry_after_ms == 2000
+    assert isinstance(copy, SpinOutcome) and copy.replayed and copy.spin == settled.spin
+    assert isinstance(other, SpinOutcome) and other.spin.record["balance_before"] == Decimal("100.00")
+    assert len(events_of(ledger, alice, "SpinSettled")) == 1 and len(events_of(ledger, bob, "SpinSettled")) == 1
