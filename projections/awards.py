@@ -1,0 +1,145 @@
+"""Awards: per award, its spins awarded, used and forfeited, its total win, and what decides its status.
+
+The status itself (active, completed, expired, cancelled) depends on the time it is asked at, so it is
+computed when the view is read (``AWARD_STATUS_SQL``), from the stored expiry instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from domain.award import Award
+from projections.view import BatchProjection, View
+
+ZERO = Decimal("0.00")
+AWARD_EVENTS = (Award.FreeSpinsAwarded, Award.AwardSpinPlayed, Award.AwardCancelled, Award.ExpiredAwardUseAttempted)
+
+
+@dataclass
+class AwardRow:
+    created: Any = None  # the FreeSpinsAwarded event, if in this batch
+    spins_used: int = 0
+    spins_forfeited: int = 0
+    total_win: Decimal = ZERO
+    cancelled_at: datetime | None = None
+    expired_use_attempts: int = 0
+    version: int = 0
+
+
+def fold_awards(events: list[Any]) -> dict[UUID, AwardRow]:
+    rows: dict[UUID, AwardRow] = {}
+    for event in events:
+        if not isinstance(event, AWARD_EVENTS):
+            continue
+        row = rows.setdefault(event.originator_id, AwardRow())
+        row.version = event.originator_version
+        if isinstance(event, Award.FreeSpinsAwarded):
+            row.created = event
+        elif isinstance(event, Award.AwardSpinPlayed):
+            row.spins_used += event.funding == "award"
+            row.total_win += event.win
+        elif isinstance(event, Award.AwardCancelled):
+            row.spins_forfeited += event.spins_forfeited
+            row.cancelled_at = event.timestamp
+        elif isinstance(event, Award.ExpiredAwardUseAttempted):
+            row.expired_use_attempts += 1
+    return rows
+
+
+def created_field(row: AwardRow, name: str) -> Any:
+    if row.created is None:
+        return None
+    if name == "issued_at":
+        return row.created.timestamp
+    return getattr(row.created, name if name != "spins_awarded" else "spins")
+
+
+def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]) -> None:
+    """Upserts folded award rows into ``table`` (the awards view's, or the promotions view's own copy)."""
+    if not rows:
+        return
+    ids = list(rows)
+    values = [rows[i] for i in ids]
+    created = ("player_id", "promo_id", "game_code", "spins_awarded", "bet_per_spin", "currency", "issued_at", "expires_at")
+    cursor.execute(
+        f"""
+        INSERT INTO {table} AS a (award_id, player_id, promo_id, game_code, spins_awarded, bet_per_spin,
+            currency, issued_at, expires_at, spins_used, spins_forfeited, total_win, cancelled_at, expired_use_attempts, version)
+        SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::numeric[], %s::text[],
+            %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::integer[], %s::numeric[], %s::timestamptz[],
+            %s::integer[], %s::bigint[])
+        ON CONFLICT (award_id) DO UPDATE SET
+            spins_used = a.spins_used + EXCLUDED.spins_used,
+            spins_forfeited = a.spins_forfeited + EXCLUDED.spins_forfeited,
+            total_win = a.total_win + EXCLUDED.total_win,
+            cancelled_at = coalesce(EXCLUDED.cancelled_at, a.cancelled_at),
+            expired_use_attempts = a.expired_use_attempts + EXCLUDED.expired_use_attempts,
+            version = EXCLUDED.version
+        """,
+        [ids, *[[created_field(r, name) for r in values] for name in created],
+         [r.spins_used for r in values], [r.spins_forfeited for r in values], [r.total_win for r in values],
+         [r.cancelled_at for r in values], [r.expired_use_attempts for r in values], [r.version for r in values]],
+    )
+
+
+AWARD_COLUMNS = """
+            award_id uuid PRIMARY KEY,
+            player_id text,
+            promo_id text,
+            game_code text,
+            spins_awarded integer,
+            spins_used integer NOT NULL DEFAULT 0,
+            spins_forfeited integer NOT NULL DEFAULT 0,
+            bet_per_spin numeric(18, 2),
+            currency text,
+            total_win numeric(18, 2) NOT NULL DEFAULT 0,
+            issued_at timestamptz,
+            expires_at timestamptz,
+            cancelled_at timestamptz,
+            expired_use_attempts integer NOT NULL DEFAULT 0,
+            version bigint NOT NULL DEFAULT 0
+"""
+
+
+class AwardsView(View):
+    name = "awards"
+    tables = ("award_status",)
+    indexes = ("award_status_player", "award_status_promo")
+    ddl = """
+        CREATE TABLE IF NOT EXISTS {p}award_status (""" + AWARD_COLUMNS + """        );
+        CREATE INDEX IF NOT EXISTS {p}award_status_player ON {p}award_status (player_id, issued_at);
+        CREATE INDEX IF NOT EXISTS {p}award_status_promo ON {p}award_status (promo_id)
+    """
+
+    def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
+        write_awards(cursor, self.table("award_status"), fold_awards(events))
+
+
+class AwardsProjection(BatchProjection):
+    name = "awards"
+    topics = tuple(get_topic(cls) for cls in AWARD_EVENTS)
+
+
+def award_status_sql(table: str = "award_status") -> str:
+    """Selects an award's status fields as of ``%(now)s``: past its expiry, its unplayed spins are lost."""
+    return f"""
+        SELECT award_id, player_id, promo_id, game_code, spins_awarded, spins_used, bet_per_spin, currency, total_win,
+               issued_at, expires_at, cancelled_at,
+               CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
+                    WHEN spins_used = spins_awarded THEN 'completed'
+                    WHEN %(now)s >= expires_at THEN 'expired'
+                    ELSE 'active' END AS status,
+               CASE WHEN cancelled_at IS NULL AND spins_used < spins_awarded AND %(now)s >= expires_at THEN 0
+                    ELSE spins_awarded - spins_used - spins_forfeited END AS spins_remaining,
+               CASE WHEN cancelled_at IS NULL AND spins_used < spins_awarded AND %(now)s >= expires_at
+                    THEN spins_awarded - spins_used ELSE spins_forfeited END AS spins_forfeited
+        FROM {table}
+    """

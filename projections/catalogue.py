@@ -1,0 +1,28 @@
+"""Every projection, and how to build it on a datastore."""
+
+from __future__ import annotations
+
+from eventsourcing.postgres import PostgresDatastore
+
+from projections.awards import AwardsProjection, AwardsView
+from projections.bonus import BonusProjection, BonusView
+from projections.event_index import EventIndexProjection, EventIndexView
+from projections.promotions import PromotionsProjection, PromotionsView
+from projections.view import BatchProjection, View
+from projections.wallet import WalletProjection, WalletView
+
+PROJECTIONS: dict[str, tuple[type[BatchProjection], type[View]]] = {
+    "wallet": (WalletProjection, WalletView),
+    "bonus": (BonusProjection, BonusView),
+    "awards": (AwardsProjection, AwardsView),
+    "promotions": (PromotionsProjection, PromotionsView),
+    "event_index": (EventIndexProjection, EventIndexView),
+}
+
+
+def build(datastore: PostgresDatastore, name: str, *, prefix: str = "") -> BatchProjection:
+    """The projection ``name`` on its view, the view's tables created if they are not yet."""
+    projection_class, view_class = PROJECTIONS[name]
+    view = view_class(datastore, prefix=prefix)
+    view.create_table()
+    return projection_class(view)

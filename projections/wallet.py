@@ -1,0 +1,106 @@
+"""The wallet: per player, the cash balance and what moved it (deposits, withdrawals, bets, wins, spins)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from domain.player import Player
+from projections.view import BatchProjection, View
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class WalletRow:
+    player_id: str | None = None
+    currency: str | None = None
+    balance: Decimal | None = None
+    deposits: Decimal = ZERO
+    withdrawals: Decimal = ZERO
+    bets: Decimal = ZERO
+    wins: Decimal = ZERO
+    spins: int = 0
+    version: int = 0
+
+
+class WalletView(View):
+    name = "wallet"
+    tables = ("wallet",)
+    indexes = ("wallet_player_id",)
+    ddl = """
+        CREATE TABLE IF NOT EXISTS {p}wallet (
+            stream_id uuid PRIMARY KEY,
+            player_id text,
+            currency text,
+            balance numeric(18, 2) NOT NULL DEFAULT 0,
+            deposits numeric(18, 2) NOT NULL DEFAULT 0,
+            withdrawals numeric(18, 2) NOT NULL DEFAULT 0,
+            bets numeric(18, 2) NOT NULL DEFAULT 0,
+            wins numeric(18, 2) NOT NULL DEFAULT 0,
+            spins bigint NOT NULL DEFAULT 0,
+            version bigint NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS {p}wallet_player_id ON {p}wallet (player_id)
+    """
+
+    def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
+        rows: dict[UUID, WalletRow] = {}
+        for event in events:
+            row = rows.setdefault(event.originator_id, WalletRow())
+            row.version = event.originator_version
+            if isinstance(event, (Player.PlayerRegistered, Player.PlayerUpdated)):
+                row.player_id = getattr(event, "player_id", row.player_id)
+                row.currency = event.currency
+            elif isinstance(event, Player.FundsDeposited):
+                row.deposits += event.amount
+                row.balance = event.balance_after
+            elif isinstance(event, Player.FundsWithdrawn):
+                row.withdrawals += event.amount
+                row.balance = event.balance_after
+            elif isinstance(event, Player.SpinSettled):
+                row.bets += event.spin["debited"]
+                row.wins += event.spin["total_win"]
+                row.spins += 1
+                row.balance = event.spin["balance_after"]
+        ids = list(rows)
+        values = [rows[i] for i in ids]
+        cursor.execute(
+            f"""
+            INSERT INTO {self.table("wallet")} AS w (stream_id, player_id, currency, deposits, withdrawals, bets, wins, spins, version)
+            SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[],
+                                 %s::numeric[], %s::bigint[], %s::bigint[])
+            ON CONFLICT (stream_id) DO UPDATE SET
+                player_id = coalesce(EXCLUDED.player_id, w.player_id),
+                currency = coalesce(EXCLUDED.currency, w.currency),
+                deposits = w.deposits + EXCLUDED.deposits,
+                withdrawals = w.withdrawals + EXCLUDED.withdrawals,
+                bets = w.bets + EXCLUDED.bets,
+                wins = w.wins + EXCLUDED.wins,
+                spins = w.spins + EXCLUDED.spins,
+                version = EXCLUDED.version
+            """,
+            [ids, [r.player_id for r in values], [r.currency for r in values], [r.deposits for r in values],
+             [r.withdrawals for r in values], [r.bets for r in values], [r.wins for r in values],
+             [r.spins for r in values], [r.version for r in values]],
+        )
+        moved = [(i, r.balance) for i, r in zip(ids, values) if r.balance is not None]
+        if moved:
+            cursor.execute(
+                f"""UPDATE {self.table("wallet")} AS w SET balance = u.balance
+                    FROM unnest(%s::uuid[], %s::numeric[]) AS u(stream_id, balance) WHERE w.stream_id = u.stream_id""",
+                [[i for i, _ in moved], [b for _, b in moved]],
+            )
+
+
+class WalletProjection(BatchProjection):
+    name = "wallet"
+    topics = tuple(get_topic(cls) for cls in (
+        Player.PlayerRegistered, Player.PlayerUpdated, Player.FundsDeposited, Player.FundsWithdrawn, Player.SpinSettled,
+    ))
