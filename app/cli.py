@@ -1,4 +1,5 @@
-"""The ``spinledger`` command: ``serve`` (gunicorn), ``run`` (development, embedded PostgreSQL), ``rtp``."""
+"""The ``spinledger`` command: ``serve`` (gunicorn), ``worker`` (projections), ``run`` (development:
+both, on an embedded PostgreSQL), ``projections rebuild``, ``rtp``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from app import gunicorn_hooks
@@ -44,14 +46,48 @@ def run(settings: Settings) -> int:
         env["DATABASE_URL"] = with_database(server_url, "spinledger")
         print(f"embedded PostgreSQL under {settings.data_dir}/pgdata", flush=True)
     print(f"spinledger on http://{settings.host}:{settings.port}", flush=True)
-    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env)
+    children = [subprocess.Popen([sys.executable, "-m", "app.cli", command], env=env) for command in ("serve", "worker")]
 
     def forward(signum: int, _frame: object) -> None:
-        server.send_signal(signum)
+        for child in children:
+            child.send_signal(signum)
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
-    return server.wait()
+    while all(child.poll() is None for child in children):  # one stopped: stop the other too
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    return max(child.wait() for child in children)
+
+
+def rebuild_projections(settings: Settings, names: list[str]) -> int:
+    """Rebuilds each named projection (all by default) from position zero, with a progress bar."""
+    from tqdm import tqdm
+
+    from app.worker import datastore_for
+    from projections.catalogue import PROJECTIONS
+    from projections.rebuild import rebuild
+    from projections.source import EventSource
+
+    if not settings.database_url:
+        print("spinledger: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    unknown = sorted(set(names) - set(PROJECTIONS))
+    if unknown:
+        print(f"spinledger: no projection {', '.join(unknown)} (there are {', '.join(PROJECTIONS)})", file=sys.stderr)
+        return 2
+    datastore = datastore_for(settings.database_url)
+    try:
+        head = EventSource(datastore).head()
+        for name in names or list(PROJECTIONS):
+            with tqdm(total=head, unit="event", unit_scale=True, desc=f"rebuild {name}", file=sys.stderr) as bar:
+                position = rebuild(datastore, name, bar.update)
+            print(f"{name}: rebuilt to position {position} and swapped in", flush=True)
+    finally:
+        datastore.close()
+    return 0
 
 
 def rtp(spins: int, seed: int | None) -> int:
@@ -88,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spinledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the HTTP API under gunicorn (HOST, PORT, WEB_CONCURRENCY, WEB_CONNECTIONS)")
-    commands.add_parser("run", help="development: serve, on an embedded PostgreSQL when DATABASE_URL is unset")
+    commands.add_parser("run", help="development: serve and worker, on an embedded PostgreSQL when DATABASE_URL is unset")
+    commands.add_parser("worker", help="run the projections, supervised (DATABASE_URL, PROJECTION_POLL_SECONDS)")
+    projections_parser = commands.add_parser("projections", help="manage the read models")
+    projection_commands = projections_parser.add_subparsers(dest="projections_command", required=True)
+    rebuild_parser = projection_commands.add_parser("rebuild", help="rebuild from position zero into fresh tables, then swap them in")
+    rebuild_parser.add_argument("names", nargs="*", metavar="NAME", help="wallet, bonus, awards, promotions, event_index (default: all)")
     rtp_parser = commands.add_parser("rtp", help="the game's exact RTP and its statistics, confirmed by Monte Carlo")
     rtp_parser.add_argument("--spins", type=positive_or_zero, default=10_000_000, help="Monte Carlo base spins (0: none; default 10,000,000)")
     rtp_parser.add_argument("--seed", type=int, default=None, help="seed of the Monte Carlo generator, to repeat a run")
@@ -103,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         serve(settings)
+    if args.command == "worker":
+        from app.worker import run_worker
+
+        return run_worker(settings)
+    if args.command == "projections":
+        return rebuild_projections(settings, args.names)
     return run(settings)
 
 

@@ -24,6 +24,8 @@ class Settings:
     db_pool_max_overflow: int = 8
     data_dir: str = "var"
     session_ttl_seconds: int = 3600
+    projection_poll_seconds: float = 1.0
+    ready_max_lag_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +41,8 @@ class Settings:
             db_pool_max_overflow=_int(env, "DB_POOL_MAX_OVERFLOW", 8),
             data_dir=env.get("SPINLEDGER_DATA_DIR", "var"),
             session_ttl_seconds=_positive(env, "SESSION_TTL_SECONDS", 3600),
+            projection_poll_seconds=_seconds(env, "PROJECTION_POLL_SECONDS", 1.0),
+            ready_max_lag_seconds=_positive(env, "READY_MAX_LAG_SECONDS", 300),
         )
 
 
@@ -52,6 +56,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{name} must be more than 0 and at most 3600, got {raw!r}")
     return value
 
 

@@ -21,8 +21,9 @@ from psycopg.sql import SQL
 
 class View(PostgresTrackingRecorder):
     name: ClassVar[str]
-    tables: ClassVar[tuple[str, ...]]  # the view's own tables, dropped by a rebuild
-    ddl: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]  # the view's own tables, replaced by a rebuild
+    indexes: ClassVar[tuple[str, ...]]  # their secondary indexes (a rebuild renames them too)
+    ddl: ClassVar[str]  # creates both, ``{p}`` standing for the tables' prefix
 
     def __init__(self, datastore: PostgresDatastore, *, prefix: str = ""):
         super().__init__(datastore, tracking_table_name=f"{prefix}{self.name}_tracking")

@@ -2,16 +2,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from marshmallow import Schema, fields
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from app.http import Blueprint
-from app.services import ledger
+from app.services import ledger, services
+from projections.lag import projection_lags
 
-blp = Blueprint("operations", __name__, description="Liveness and readiness")
+blp = Blueprint("operations", __name__, description="Liveness, readiness and metrics")
 
 
 class HealthSchema(Schema):
     status = fields.String(required=True)
+
+
+class ProjectionLagSchema(Schema):
+    projection = fields.String(required=True)
+    position = fields.Integer(required=True)
+    events = fields.Integer(required=True, metadata={"description": "events recorded past the projection's position"})
+    seconds = fields.Float(required=True, metadata={"description": "age of the oldest event it has still to apply"})
+
+
+class ReadinessSchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ready", "lagging"]})
+    projections = fields.List(fields.Nested(ProjectionLagSchema), required=True)
 
 
 @blp.route("/healthz", methods=["GET"])
@@ -21,8 +37,21 @@ def healthz() -> Any:
 
 
 @blp.route("/readyz", methods=["GET"])
-@blp.response(200, HealthSchema, description="the database answers")
-@blp.alt_response(503, response="Error", description="the database does not answer")
+@blp.response(200, ReadinessSchema, description="the database answers and every projection is within READY_MAX_LAG_SECONDS")
+@blp.alt_response(503, schema=ReadinessSchema, description="a projection lags more than READY_MAX_LAG_SECONDS")
 def readyz() -> Any:
-    ledger().recorder.max_notification_id()
-    return {"status": "ready"}
+    lags = projection_lags(ledger().recorder.datastore, services().clock.now())
+    lagging = any(lag.seconds > services().settings.ready_max_lag_seconds for lag in lags)
+    return {"status": "lagging" if lagging else "ready", "projections": lags}, 503 if lagging else 200
+
+
+@blp.route("/metrics", methods=["GET"])
+@blp.doc(responses={"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}})
+def metrics() -> Response:
+    registry = CollectorRegistry()
+    events = Gauge("spinledger_projection_lag_events", "events recorded past the projection's position", ["projection"], registry=registry)
+    seconds = Gauge("spinledger_projection_lag_seconds", "age of the oldest event a projection has still to apply", ["projection"], registry=registry)
+    for lag in projection_lags(ledger().recorder.datastore, services().clock.now()):
+        events.labels(lag.projection).set(lag.events)
+        seconds.labels(lag.projection).set(lag.seconds)
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -59,7 +59,7 @@ def start_server(database_url: str, port: int) -> subprocess.Popen:
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return process
         except requests.ConnectionError:
             time.sleep(0.2)

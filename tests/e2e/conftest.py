@@ -1,4 +1,5 @@
-"""A real ``spinledger serve`` (gunicorn, two worker processes) on a free loopback port."""
+"""A real ``spinledger serve`` (gunicorn, two worker processes) on a free loopback port, with its
+``spinledger worker`` (the projections) beside it, as production runs them."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Server:
             "SPINLEDGER_API_KEYS": json.dumps(API_KEYS),
         }
         self.process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env)
+        self.worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -48,6 +50,12 @@ class Server:
         raise RuntimeError("server did not become ready in 60 s")
 
     def stop(self) -> int:
+        if self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            try:
+                self.worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

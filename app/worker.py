@@ -1,0 +1,49 @@
+"""``spinledger worker``: the projections (and, later, the scheduler) in one supervised process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+from eventsourcing.postgres import PostgresDatastore
+
+from app.config import Settings
+from app.database import eventsourcing_env
+from app.eventstore import open_ledger, schema_lock
+from app.services import SystemClock
+from projections.catalogue import PROJECTIONS, build
+from projections.runner import ProjectionWorker
+
+logger = logging.getLogger(__name__)
+
+
+def datastore_for(database_url: str, pool_size: int = 4) -> PostgresDatastore:
+    env = eventsourcing_env(database_url)
+    return PostgresDatastore(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"], pool_size=pool_size, max_overflow=len(PROJECTIONS), lock_timeout=5,
+        connect_timeout=5, idle_in_transaction_session_timeout=10,
+    )
+
+
+def run_worker(settings: Settings) -> int:
+    """Runs until SIGTERM or SIGINT, then lets each projection finish its batch."""
+    if not settings.database_url:
+        raise SystemExit("spinledger worker: DATABASE_URL is not set")
+    open_ledger(settings.database_url, SystemClock(), os.urandom).close()  # the event store's tables, if new
+    datastore = datastore_for(settings.database_url)
+    with schema_lock(settings.database_url):
+        projections = [build(datastore, name) for name in PROJECTIONS]
+    worker = ProjectionWorker(datastore, projections, poll_seconds=settings.projection_poll_seconds)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    worker.start()
+    logger.info("projection worker running: %s", ", ".join(PROJECTIONS))
+    stopping.wait()
+    logger.info("projection worker stopping")
+    worker.stop()
+    datastore.close()
+    return 0

@@ -1,0 +1,223 @@
+"""The projections on PostgreSQL: they equal a recomputation from the events, survive a crash mid-batch,
+and a rebuild from position zero produces the same views."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from app.eventstore import open_ledger
+from domain.player import Player
+from domain.requests import FundsRequest
+from domain.slot.crystal_forge import CRYSTAL_FORGE as GAME
+from projections.awards import award_status_sql
+from projections.catalogue import PROJECTIONS, build
+from projections.promotions import promotion_totals_sql
+from projections.runner import catch_up, catch_up_step, position_of
+from projections.source import EventSource
+from tests.support import NO_SCATTER, THREE_SCATTERS, ScriptedStops, adult, award_request, spin_command, terms, unique
+
+
+@pytest.fixture
+def stops(request):
+    return ScriptedStops(seed=request.node.nodeid)
+
+
+@pytest.fixture
+def scripted_ledger(database_url, clock, stops):
+    ledger = open_ledger(database_url, clock, stops)
+    yield ledger
+    ledger.close()
+
+
+def mixed_load(ledger, stops, clock) -> list[str]:
+    """Awards, deposits, withdrawals, cash and free spins, bonus blocks, award spins, a cancellation, an
+    expiry, a self-exclusion: every kind of event the service records."""
+    players = [unique("player") for _ in range(4)]
+    promo_id = unique("promo")
+    ledger.define_promotion(promo_id, terms(award_ttl_seconds=3600))
+    for number, player_id in enumerate(players):
+        ledger.register_player(player_id, adult())
+        ledger.move_funds(FundsRequest(player_id, "deposit", unique("tx"), Decimal("200.00"), "CAD"))
+        award_id = ledger.award_free_spins(award_request(player_id, promo_id, award_value=4)).receipt.award_id
+        stops.plan(THREE_SCATTERS, THREE_SCATTERS, *[NO_SCATTER] * (19 + 3 + 5))  # a block with a retrigger, then no more
+        ledger.spin(GAME, spin_command(player_id, "2.00"))
+        block_id = ledger.game_state(GAME, player_id).block["block_id"]
+        for _ in range(20):
+            ledger.bonus_spin(GAME, spin_command(player_id, None, currency=None, block_id=block_id))
+        for _ in range(3):
+            ledger.spin(GAME, spin_command(player_id, None, currency=None, award_id=award_id))
+        for _ in range(5):
+            ledger.spin(GAME, spin_command(player_id, "0.40"))
+        ledger.move_funds(FundsRequest(player_id, "withdrawal", unique("tx"), Decimal("10.00"), "CAD"))
+        if number == 1:
+            ledger.cancel_award(UUID(award_id), "campaign withdrawn")
+        if number == 2:
+            ledger.start_self_exclusion(player_id, "6m")
+    ledger.award_free_spins(award_request(players[0], promo_id, award_value=6))
+    clock.advance(hours=2)  # the late award expires unplayed
+    return players, promo_id
+
+
+def build_all(ledger, prefix=""):
+    source = EventSource(ledger.recorder.datastore)
+    projections = {name: build(ledger.recorder.datastore, name, prefix=prefix) for name in PROJECTIONS}
+    for projection in projections.values():
+        catch_up(projection, source)
+    return projections
+
+
+def rows(ledger, sql, params=None):
+    with ledger.recorder.datastore.get_connection() as conn:
+        return conn.execute(sql, params or {}).fetchall()
+
+
+def test_the_projections_equal_a_recomputation_from_the_events(scripted_ledger, stops, clock):
+    ledger = scripted_ledger
+    players, promo_id = mixed_load(ledger, stops, clock)
+    build_all(ledger)
+    for player_id in players:
+        stream = Player.stream_id(player_id)
+        events = list(ledger.events.get(stream))
+        (wallet,) = rows(ledger, "SELECT * FROM wallet WHERE player_id = %(p)s", {"p": player_id})
+        spins = [e.spin for e in events if type(e).__name__ == "SpinSettled"]
+        assert wallet["balance"] == ledger.get_player(player_id).balance
+        assert wallet["deposits"] == sum((e.amount for e in events if type(e).__name__ == "FundsDeposited"), Decimal(0))
+        assert wallet["withdrawals"] == sum((e.amount for e in events if type(e).__name__ == "FundsWithdrawn"), Decimal(0))
+        assert wallet["bets"] == sum((s["debited"] for s in spins), Decimal(0))
+        assert wallet["wins"] == sum((s["total_win"] for s in spins), Decimal(0))
+        assert wallet["spins"] == len(spins) == 29
+        assert wallet["deposits"] - wallet["withdrawals"] - wallet["bets"] + wallet["wins"] == wallet["balance"]
+        (bonus,) = rows(ledger, "SELECT block FROM bonus_blocks WHERE player_id = %(p)s", {"p": player_id})
+        assert bonus["block"] is None  # every block was played out
+        now = clock.now()
+        for award_id in ledger._get_player(player_id).award_ids:
+            expected = ledger.get_award(UUID(award_id))
+            (row,) = rows(ledger, award_status_sql() + " WHERE award_id = %(a)s", {"a": award_id, "now": now})
+            assert (row["status"], row["spins_used"], row["spins_remaining"], row["spins_forfeited"], row["total_win"]) == (
+                expected.status, expected.spins_used, expected.spins_remaining, expected.spins_forfeited, expected.total_win)
+    scoped = {"now": clock.now(), "promo": promo_id}
+    statuses = sorted(r["status"] for r in rows(ledger, award_status_sql() + " WHERE promo_id = %(promo)s", scoped))
+    assert statuses == ["cancelled", "cancelled", "expired", "expired", "expired"]  # a cancellation, a self-exclusion
+    totals = f"SELECT * FROM ({promotion_totals_sql()}) t WHERE promo_id = %(promo)s"
+    (promo,) = rows(ledger, totals, scoped)
+    assert (promo["spins_awarded"], promo["spins_used"], promo["spins_cancelled"], promo["spins_expired"]) == (22, 12, 2, 8)
+    assert promo["liability"] == 0 and promo["budget_left"] == 10_000 - 22
+    (before_expiry,) = rows(ledger, totals, {**scoped, "now": clock.now() - timedelta(hours=1, minutes=30)})
+    assert before_expiry["liability"] == Decimal("1.60") and before_expiry["spins_expired"] == 0  # 8 unplayed spins at 0.20
+    (recorded,) = rows(ledger, "SELECT count(*) AS n, max(notification_id) AS last FROM spinledger_events")
+    (indexed,) = rows(ledger, "SELECT count(*) AS n, max(position) AS last FROM event_index")
+    assert indexed == recorded  # one row per event (ids have gaps where an append was refused)
+    for player_id in players:
+        types = {r["type"] for r in rows(ledger, "SELECT type FROM event_index WHERE player_id = %(p)s", {"p": player_id})}
+        assert {"PlayerRegistered", "FundsDeposited", "SpinSettled", "BlockCompleted", "FreeSpinsAwarded", "AwardSpinPlayed"} <= types
+
+
+def table_contents(ledger, view, prefix=""):
+    """Every row of every table of a view, in primary-key order, and its tracking position."""
+    contents = {}
+    for table in view.tables:
+        contents[table] = rows(ledger, f"SELECT * FROM {prefix}{table} ORDER BY 1")
+    return contents
+
+
+def test_a_crash_in_the_middle_of_a_batch_loses_nothing_and_applies_nothing_twice(scripted_ledger, stops, clock, monkeypatch):
+    ledger = scripted_ledger
+    mixed_load(ledger, stops, clock)
+    source = EventSource(ledger.recorder.datastore)
+    reference = build_all(ledger, prefix="ref_")
+    for name in PROJECTIONS:
+        projection = build(ledger.recorder.datastore, name, prefix="crash_")
+        batches = {"n": 0}
+        original = type(projection.view).write
+
+        def failing_write(view, cursor, events, positions, _original=original):
+            _original(view, cursor, events, positions)  # the rows are written ...
+            batches["n"] += 1
+            if batches["n"] == 3:
+                raise ConnectionError("killed mid-batch")  # ... and the process dies before the commit
+
+        monkeypatch.setattr(type(projection.view), "write", failing_write)
+        with pytest.raises(ConnectionError):
+            while catch_up_step(projection, source, source.head(), batch=5):
+                pass
+        stopped_at = position_of(projection)
+        monkeypatch.undo()
+        catch_up(projection, source)  # restarted: from the stored position
+        assert 0 < stopped_at < position_of(projection) == position_of(reference[name])
+        assert table_contents(ledger, projection.view, "crash_") == table_contents(ledger, reference[name].view, "ref_"), name
+
+
+def test_a_rebuild_from_position_zero_equals_the_incrementally_built_views(scripted_ledger, stops, clock):
+    ledger = scripted_ledger
+    source = EventSource(ledger.recorder.datastore)
+    incremental = {name: build(ledger.recorder.datastore, name, prefix="inc_") for name in PROJECTIONS}
+    for _ in range(2):  # built while the events arrive, a page at a time
+        mixed_load(ledger, stops, clock)
+        for projection in incremental.values():
+            while catch_up_step(projection, source, source.head(), batch=7):
+                pass
+    rebuilt = build_all(ledger, prefix="full_")
+    for name in PROJECTIONS:
+        assert table_contents(ledger, incremental[name].view, "inc_") == table_contents(ledger, rebuilt[name].view, "full_"), name
+
+
+def test_the_worker_follows_new_events_and_restarts_a_failed_projection(scripted_ledger, stops, clock, monkeypatch):
+    import time
+
+    from projections.runner import ProjectionWorker
+    from projections.wallet import WalletView
+
+    ledger = scripted_ledger
+    datastore = ledger.recorder.datastore
+    projections = [build(datastore, name, prefix="live_") for name in PROJECTIONS]
+    failures = {"left": 1}
+    original = WalletView.write
+
+    def fails_once(view, cursor, events, positions):
+        if view.prefix == "live_" and failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("a bad moment")
+        original(view, cursor, events, positions)
+
+    monkeypatch.setattr(WalletView, "write", fails_once)
+    worker = ProjectionWorker(datastore, projections, poll_seconds=0.2, max_backoff=0.5)
+    worker.start()
+    try:
+        mixed_load(ledger, stops, clock)
+        head = EventSource(datastore).head()
+        deadline = time.monotonic() + 60
+        while any(position_of(p) < head for p in projections) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+    assert [position_of(p) for p in projections] == [head] * len(projections)
+    assert worker.progress["wallet"].restarts == 1 and "a bad moment" in worker.progress["wallet"].last_error
+    reference = build_all(ledger, prefix="after_")
+    for projection in projections:
+        assert table_contents(ledger, projection.view, "live_") == table_contents(ledger, reference[projection.name].view, "after_")
+
+
+def test_rebuild_swaps_a_view_rebuilt_from_zero_in_place_of_the_old_one(scripted_ledger, stops, clock):
+    from projections.rebuild import rebuild
+
+    ledger = scripted_ledger
+    datastore = ledger.recorder.datastore
+    mixed_load(ledger, stops, clock)
+    build_all(ledger)
+    rows(ledger, "SELECT 1")  # the canonical views exist and are current
+    with datastore.transaction(commit=True) as cursor:  # damage the live view
+        cursor.execute("UPDATE wallet SET balance = balance + 1")
+    expected = build_all(ledger, prefix="expect_")
+    moved = []
+    position = rebuild(datastore, "wallet", moved.append)
+    assert sum(moved) == position == EventSource(datastore).head()
+    live = build(datastore, "wallet")
+    assert table_contents(ledger, live.view) == table_contents(ledger, expected["wallet"].view, "expect_")
+    assert position_of(live) == position
+    leftovers = rows(ledger, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'rebuild\\_%%'")
+    assert leftovers == []
