@@ -17,6 +17,7 @@ from app.schemas.common import ErrorEnvelopeSchema
 from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictInteger, Text
 from app.services import Services, SystemClock
 from app.sessions import SessionStore
+from projections.catalogue import PROJECTIONS, build
 from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
 
@@ -61,6 +62,8 @@ def create_app(
     if settings.database_url:
         with schema_lock(settings.database_url):
             sessions.create_table()
+            for name in PROJECTIONS:  # the views' tables, so reads never meet a missing one (the worker fills them)
+                build(ledger.recorder.datastore, name)
     app.extensions["spinledger"] = Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
         random_bytes=random_bytes, sessions=sessions,
@@ -77,9 +80,9 @@ def create_app(
     api.register_field(StrictInteger, "integer", None)
     api.register_field(Text, "string", None)
 
-    from app.api import awards, game, ops, players, promotions, sessions as session_routes
+    from app.api import awards, game, ops, players, promotions, reconciliation, sessions as session_routes
 
-    for module in (players, promotions, awards, session_routes, game, ops):
+    for module in (players, promotions, awards, session_routes, game, reconciliation, ops):
         api.register_blueprint(module.blp)
 
     install_request_hooks(app)

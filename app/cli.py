@@ -1,5 +1,5 @@
-"""The ``spinledger`` command: ``serve`` (gunicorn), ``worker`` (projections), ``run`` (development:
-both, on an embedded PostgreSQL), ``projections rebuild``, ``rtp``."""
+"""The ``spinledger`` command: ``serve`` (gunicorn), ``worker`` (projections and scheduler), ``run``
+(development: both, on an embedded PostgreSQL), ``projections rebuild``, ``reconcile``, ``rtp``."""
 
 from __future__ import annotations
 
@@ -113,6 +113,41 @@ def rtp(spins: int, seed: int | None) -> int:
     return 0 if report.within_target(exact) and confirmed else 1
 
 
+def reconcile_now(settings: Settings, as_of: str | None) -> int:
+    """Runs a reconciliation, prints its checks and discrepancies; exits 0 when clean, 1 on an alert."""
+    from datetime import datetime, timezone
+
+    from app import create_app
+    from app.errors import ApiError
+
+    when = None
+    if as_of:
+        try:
+            when = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError:
+            print(f"spinledger: --as-of must be an ISO-8601 instant such as 2026-11-21T02:00:00Z, got {as_of!r}", file=sys.stderr)
+            return 2
+        if when.tzinfo is None:
+            print("spinledger: --as-of must carry a UTC offset, such as 2026-11-21T02:00:00Z", file=sys.stderr)
+            return 2
+        when = when.astimezone(timezone.utc)
+    app = create_app(settings)
+    try:
+        report = app.extensions["spinledger"].reconcile(when)
+    except ApiError as busy:
+        print(f"spinledger: {busy.message}", file=sys.stderr)
+        return 2
+    finally:
+        app.extensions["spinledger"].close()
+    print(f"reconciliation {report['run_id']}: {report['status']} ({report['events_read']} events, {report['seconds']} s)")
+    for check in report["checks"]:
+        flag = "ALERT" if check["alert"] else "ok"
+        print(f"  {check['name']:28} expected {check['expected']!s:>16} actual {check['actual']!s:>16} drift {check['drift_pct']!s:>8} %  {flag}")
+    for item in report["discrepancies"]:
+        print(f"  discrepancy: {item['entity']} {item['id']} {item['field']}: expected {item['expected']}, actual {item['actual']}")
+    return 1 if report["status"] == "drift" else 0
+
+
 def positive_or_zero(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -130,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     projection_commands = projections_parser.add_subparsers(dest="projections_command", required=True)
     rebuild_parser = projection_commands.add_parser("rebuild", help="rebuild from position zero into fresh tables, then swap them in")
     rebuild_parser.add_argument("names", nargs="*", metavar="NAME", help="wallet, bonus, awards, promotions, event_index (default: all)")
+    reconcile_parser = commands.add_parser("reconcile", help="compare the read models with the events now; exit 1 on an alert")
+    reconcile_parser.add_argument("--as-of", help="evaluate expiry and liability at this UTC instant (default: now)")
     rtp_parser = commands.add_parser("rtp", help="the game's exact RTP and its statistics, confirmed by Monte Carlo")
     rtp_parser.add_argument("--spins", type=positive_or_zero, default=10_000_000, help="Monte Carlo base spins (0: none; default 10,000,000)")
     rtp_parser.add_argument("--seed", type=int, default=None, help="seed of the Monte Carlo generator, to repeat a run")
@@ -150,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_worker(settings)
     if args.command == "projections":
         return rebuild_projections(settings, args.names)
+    if args.command == "reconcile":
+        return reconcile_now(settings, args.as_of)
     return run(settings)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -26,6 +27,10 @@ class Settings:
     session_ttl_seconds: int = 3600
     projection_poll_seconds: float = 1.0
     ready_max_lag_seconds: int = 300
+    reconcile_cron: str = "0 2 * * *"
+    drift_alert_pct: Decimal = Decimal("0.5")
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +48,10 @@ class Settings:
             session_ttl_seconds=_positive(env, "SESSION_TTL_SECONDS", 3600),
             projection_poll_seconds=_seconds(env, "PROJECTION_POLL_SECONDS", 1.0),
             ready_max_lag_seconds=_positive(env, "READY_MAX_LAG_SECONDS", 300),
+            reconcile_cron=_cron(env.get("RECONCILE_CRON") or "0 2 * * *"),
+            drift_alert_pct=_percent(env, "DRIFT_ALERT_PCT", Decimal("0.5")),
+            alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
+            alert_webhook_secret=env.get("ALERT_WEBHOOK_SECRET", ""),
         )
 
 
@@ -69,6 +78,29 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
     if not 0 < value <= 3600:
         raise ConfigError(f"{name} must be more than 0 and at most 3600, got {raw!r}")
+    return value
+
+
+def _cron(expression: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as error:
+        raise ConfigError(f"RECONCILE_CRON must be a crontab expression such as '0 2 * * *': {error}") from None
+    return expression
+
+
+def _percent(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        raise ConfigError(f"{name} must be a percentage such as 0.5, got {raw!r}") from None
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise ConfigError(f"{name} must be between 0 and 100, got {raw!r}")
     return value
 
 

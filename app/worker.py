@@ -1,4 +1,4 @@
-"""``spinledger worker``: the projections (and, later, the scheduler) in one supervised process."""
+"""``spinledger worker``: the projections and the scheduler (the nightly reconciliation) in one process."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import threading
 
 from eventsourcing.postgres import PostgresDatastore
 
+from app import create_app
 from app.config import Settings
 from app.database import eventsourcing_env
 from app.eventstore import open_ledger, schema_lock
+from app.scheduler import make_scheduler
 from app.services import SystemClock
 from projections.catalogue import PROJECTIONS, build
 from projections.runner import ProjectionWorker
@@ -37,13 +39,18 @@ def run_worker(settings: Settings) -> int:
     with schema_lock(settings.database_url):
         projections = [build(datastore, name) for name in PROJECTIONS]
     worker = ProjectionWorker(datastore, projections, poll_seconds=settings.projection_poll_seconds)
+    app = create_app(settings)
+    scheduler = make_scheduler(settings.reconcile_cron, app.extensions["spinledger"].reconcile)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     worker.start()
-    logger.info("projection worker running: %s", ", ".join(PROJECTIONS))
+    scheduler.start()
+    logger.info("worker running: projections %s; reconciliation on %r (UTC)", ", ".join(PROJECTIONS), settings.reconcile_cron)
     stopping.wait()
-    logger.info("projection worker stopping")
+    logger.info("worker stopping")
+    scheduler.shutdown(wait=True)
     worker.stop()
+    app.extensions["spinledger"].close()
     datastore.close()
     return 0

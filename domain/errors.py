@@ -124,3 +124,7 @@ class AwardExpired(DomainError):
 
 class AwardNotActive(DomainError):
     code = "AWARD_NOT_ACTIVE"
+
+
+class RunNotFound(DomainError):
+    code = "RUN_NOT_FOUND"

@@ -20,6 +20,7 @@ from domain.cache import StateCache
 from domain.clock import Clock, RandomBytes
 from domain.eligibility import AwardContext, check_award
 from domain.game_use_cases import GameUseCases
+from domain.reconciliation_use_cases import ReconciliationUseCases
 from domain.group_commit import GroupCommit
 from domain.errors import (
     AwardNotFound,
@@ -31,6 +32,7 @@ from domain.errors import (
     PromotionNotFound,
     ValidationFailed,
 )
+from domain.paging import page_of
 from domain.player import SELF_EXCLUSION_MONTHS, Player
 from domain.promotion import Promotion, PromotionTerms
 from domain.requests import AwardRequest, PlayerProfile
@@ -92,7 +94,7 @@ class GroupDecision:
         return True
 
 
-class SpinLedger(WalletUseCases, GameUseCases, Application[UUID]):
+class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Application[UUID]):
     name = "SpinLedger"
     snapshotting_intervals = {Promotion: 25, Player: 50}
     MAX_ATTEMPTS = 8
@@ -209,18 +211,11 @@ class SpinLedger(WalletUseCases, GameUseCases, Application[UUID]):
 
     def list_player_awards(self, player_id: str, after: str | None, limit: int) -> Page[AwardStatus]:
         player = self._get_player(player_id)
-        newest_first = player.award_ids[::-1]
-        start = 0
-        if after is not None:
-            if after not in newest_first:
-                raise ValidationFailed("after is not a cursor of this list", field="after")
-            start = newest_first.index(after) + 1
-        page_ids = newest_first[start : start + limit]
+        page_ids, next_cursor, has_more = page_of(player.award_ids[::-1], after, limit)
         awards = self._load(UUID(award_id) for award_id in page_ids)
         now = self.clock.now()
         data = [AwardStatus.of(awards[UUID(award_id)], now) for award_id in page_ids]
-        has_more = start + limit < len(newest_first)
-        return Page(data=data, next_cursor=page_ids[-1] if has_more else None, has_more=has_more)
+        return Page(data=data, next_cursor=next_cursor, has_more=has_more)
 
     def cancel_award(self, award_id: UUID, reason: str) -> AwardStatus:
         def attempt() -> AwardStatus:

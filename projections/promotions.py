@@ -113,3 +113,14 @@ def promotion_totals_sql(prefix: str = "") -> str:
         FROM {prefix}promotion_totals t LEFT JOIN {prefix}promotion_awards a ON a.promo_id = t.promo_id
         GROUP BY t.stream_id
     """
+
+
+def liability_report(datastore: Any, now: datetime) -> tuple[int, list[dict[str, Any]]]:
+    """Every promotion's figures as of ``now``, from this view; and the event position the view has reached."""
+    from projections.source import APPLICATION
+
+    view = PromotionsView(datastore)
+    position = view.max_tracking_id(APPLICATION) or 0
+    with datastore.get_connection() as conn:
+        lines = conn.execute(promotion_totals_sql() + " ORDER BY t.promo_id", {"now": now}).fetchall()
+    return position, lines

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+from uuid import UUID
+
+from flask import Response
+
+from app.auth import require_scope
+from app.http import Blueprint
+from app.schemas.common import PageArgsSchema, page_schema
+from app.schemas.reconciliation import LiabilityReportSchema, RunRequestSchema, RunSchema
+from app.services import ledger, services
+from projections.promotions import liability_report
+
+blp = Blueprint("reconciliation", __name__, url_prefix="/api/v1", description="Finance: reconciliation runs and liability")
+RunPage = page_schema(RunSchema, "RunPage")
+
+
+@blp.route("/reconciliation/runs", methods=["POST"])
+@require_scope("finance")
+@blp.arguments(RunRequestSchema())
+@blp.response(201, RunSchema, description="the run, finished: status ok, or drift when a check alerted")
+def run_now(body: dict[str, Any]) -> Any:
+    return services().reconcile(body.get("as_of"))
+
+
+@blp.route("/reconciliation/runs", methods=["GET"])
+@require_scope("finance")
+@blp.arguments(PageArgsSchema(), location="query")
+@blp.response(200, RunPage, description="newest first")
+def list_runs(args: dict[str, Any]) -> Any:
+    return ledger().list_reconciliations(args.get("after"), args["limit"])
+
+
+@blp.route("/reconciliation/runs/<uuid:run_id>", methods=["GET"])
+@require_scope("finance")
+@blp.response(200, RunSchema)
+def get_run(run_id: UUID) -> Any:
+    return ledger().get_reconciliation(run_id)
+
+
+@blp.route("/reconciliation/runs/<uuid:run_id>/export", methods=["GET"])
+@require_scope("finance")
+@blp.doc(responses={"200": {"description": "the run as CSV: one line per check, then one per discrepancy",
+                            "content": {"text/csv": {"schema": {"type": "string"}}}}})
+def export_run(run_id: UUID) -> Response:
+    report = ledger().get_reconciliation(run_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kind", "name_or_entity", "id", "field", "expected", "actual", "drift", "drift_pct", "alert"])
+    for check in report["checks"]:
+        writer.writerow(["check", check["name"], "", "", check["expected"], check["actual"], check["drift"], check["drift_pct"], check["alert"]])
+    for item in report["discrepancies"]:
+        writer.writerow(["discrepancy", item["entity"], item["id"], item["field"], item["expected"], item["actual"], "", "", ""])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="reconciliation-{run_id}.csv"'})
+
+
+@blp.route("/reports/liability", methods=["GET"])
+@require_scope("finance")
+@blp.response(200, LiabilityReportSchema, description="per promotion, from the promotions view")
+def liability() -> Any:
+    now = services().clock.now()
+    position, lines = liability_report(ledger().recorder.datastore, now)
+    return {"as_of": now, "position": position, "data": lines}

@@ -1,0 +1,83 @@
+"""The nightly reconciliation job: fired by APScheduler at its cron instant (time injected), and never two
+runs at once, whichever workers fire it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+
+import reconciliation.run as run_module
+from app import create_app
+from app.config import Settings
+from app.errors import ApiError
+from app.scheduler import RECONCILE_JOB, make_scheduler
+from tests.support import API_KEYS
+
+
+class InjectedTime:
+    """Stands in for ``datetime`` inside APScheduler: ``now`` is whatever the test says."""
+
+    at = datetime(2026, 11, 22, 1, 59, 59, tzinfo=timezone.utc)
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.at.astimezone(tz) if tz else cls.at
+
+
+def test_the_scheduler_fires_the_reconciliation_at_two_in_the_morning_utc(monkeypatch):
+    import apscheduler.schedulers.base as base
+
+    monkeypatch.setattr(base, "datetime", InjectedTime)
+    fired = threading.Event()
+    scheduler = make_scheduler("0 2 * * *", lambda: fired.set() or {"run_id": "r", "status": "ok"})
+    scheduler.start(paused=True)
+    try:
+        assert scheduler.get_job(RECONCILE_JOB).next_run_time == datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+        assert not fired.is_set()
+        InjectedTime.at = datetime(2026, 11, 22, 2, 0, 1, tzinfo=timezone.utc)
+        scheduler.resume()  # the scheduler looks at the (injected) time, finds the job due, runs it
+        assert fired.wait(timeout=10)
+        assert scheduler.get_job(RECONCILE_JOB).next_run_time == datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_two_workers_firing_together_never_run_two_reconciliations_at_once(database_url, clock, random_bytes, monkeypatch):
+    apps = [create_app(Settings(database_url=database_url, api_keys=API_KEYS), clock=clock, random_bytes=random_bytes) for _ in range(2)]
+    running, most, lock = [0], [0], threading.Lock()
+    both_started = threading.Barrier(2)
+    original = run_module.recompute
+
+    def slow_recompute(conn, positions):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            release.wait(timeout=10)  # the first run holds on until the second has tried
+            return original(conn, positions)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    release = threading.Event()
+    monkeypatch.setattr(run_module, "recompute", slow_recompute)
+    outcomes: list[object] = []
+
+    def fire(app):
+        both_started.wait()
+        try:
+            outcomes.append(app.extensions["spinledger"].reconcile())
+        except ApiError as busy:
+            outcomes.append(busy.code)
+            release.set()
+
+    threads = [threading.Thread(target=fire, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for app in apps:
+        app.extensions["spinledger"].close()
+    assert most[0] == 1
+    assert "RECONCILIATION_RUNNING" in outcomes and any(isinstance(o, dict) for o in outcomes)
