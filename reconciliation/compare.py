@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterator
 from uuid import UUID
 
 from psycopg import Connection
 
-from reconciliation.recompute import ZERO, AwardTotals, Totals
+from reconciliation.recompute import FETCH, ZERO, AwardTotals, Totals
 
 VIEWS = {"wallet": "wallet_tracking", "awards": "awards_tracking", "promotions": "promotions_tracking"}
 
@@ -28,9 +28,14 @@ class Check:
 
     @property
     def drift_pct(self) -> Decimal:
-        if self.expected == 0:
-            return Decimal("0.000") if self.drift == 0 else Decimal("100.000")
-        return (abs(self.drift) / abs(self.expected) * 100).quantize(Decimal("0.001"))
+        return drift_pct(self.expected, self.actual)
+
+
+def drift_pct(expected: Decimal, actual: Decimal) -> Decimal:
+    """|actual - expected| / |expected| as a percentage (100 when nothing was expected but something is there)."""
+    if expected == 0:
+        return Decimal("0.000") if actual == expected else Decimal("100.000")
+    return (abs(actual - expected) / abs(expected) * 100).quantize(Decimal("0.001"))
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,22 @@ def view_positions(conn: Connection[Any]) -> dict[str, int]:
     return positions
 
 
-def _rows(conn: Connection[Any], sql: str) -> dict[UUID, dict[str, Any]]:
-    with conn.cursor() as cursor:
+def _stream(conn: Connection[Any], sql: str) -> Iterator[dict[str, Any]]:
+    """A view's rows through a server-side cursor: never all of them in memory at once."""
+    with conn.cursor(name="reconciliation_view") as cursor:
+        cursor.itersize = FETCH
         cursor.execute(sql)
         names = [column.name for column in cursor.description or []]
-        return {row[0]: dict(zip(names, row)) for row in cursor}
+        for row in cursor:
+            yield dict(zip(names, row))
+
+
+def _award(row: dict[str, Any]) -> AwardTotals:
+    return AwardTotals(
+        promo_id=row.get("promo_id") or "", spins_awarded=row["spins_awarded"], spins_used=row["spins_used"],
+        spins_cancelled=row["spins_forfeited"], bet_per_spin=row.get("bet_per_spin") or ZERO, total_win=row["total_win"],
+        expires_at=row["expires_at"], cancelled=row["cancelled_at"] is not None,
+    )
 
 
 def compare(conn: Connection[Any], totals: dict[str, Totals], as_of: datetime, threshold_pct: Decimal) -> tuple[list[Check], list[Discrepancy]]:
@@ -62,72 +78,70 @@ def compare(conn: Connection[Any], totals: dict[str, Totals], as_of: datetime, t
     discrepancies: list[Discrepancy] = []
 
     def check(name: str, expected: Decimal, actual: Decimal) -> None:
-        probe = Check(name, expected, actual, False)
-        checks.append(Check(name, expected, actual, probe.drift_pct > threshold_pct))
+        checks.append(Check(name, expected, actual, drift_pct(expected, actual) > threshold_pct))
 
     def differ(entity: str, key: str, field: str, expected: Any, actual: Any) -> None:
         if expected != actual:
             discrepancies.append(Discrepancy(entity, key, field, str(expected), str(actual)))
 
-    wallet = _rows(conn, "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet")
+    money_fields = ("balance", "deposits", "withdrawals", "bets", "wins")
     players = totals["wallet"].players
-    for stream, expected in players.items():
-        row = wallet.get(stream)
-        key = expected.player_id or str(stream)
-        if row is None:
-            differ("player", key, "row", "present", "missing")
+    seen: set[UUID] = set()
+    actual_sums = dict.fromkeys(money_fields, ZERO)
+    for row in _stream(conn, "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet"):
+        for field in money_fields:
+            actual_sums[field] += row[field]
+        expected = players.get(row["stream_id"])
+        if expected is None:
+            differ("player", row["player_id"] or str(row["stream_id"]), "row", "absent", "present")
             continue
+        seen.add(row["stream_id"])
         for field in ("deposits", "withdrawals", "bets", "wins", "spins", "balance"):
-            differ("player", key, field, getattr(expected, field), row[field])
-    for stream in wallet.keys() - players.keys():
-        differ("player", wallet[stream]["player_id"] or str(stream), "row", "absent", "present")
+            differ("player", expected.player_id or str(row["stream_id"]), field, getattr(expected, field), row[field])
+    for stream in players.keys() - seen:
+        differ("player", players[stream].player_id or str(stream), "row", "present", "missing")
     for name, field in (("player balances", "balance"), ("money in (deposits)", "deposits"),
                         ("money out (withdrawals)", "withdrawals"), ("bets", "bets"), ("wins", "wins")):
-        check(name, sum((getattr(p, field) for p in players.values()), ZERO), sum((r[field] for r in wallet.values()), ZERO))
+        check(name, sum((getattr(p, field) for p in players.values()), ZERO), actual_sums[field])
 
-    stored = _rows(conn, "SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at FROM award_status")
     awards = totals["awards"].awards
-    for award_id, expected in awards.items():
-        row = stored.get(award_id)
-        if row is None:
-            differ("award", str(award_id), "row", "present", "missing")
+    seen = set()
+    remaining = used = 0
+    for row in _stream(conn, "SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at FROM award_status"):
+        actual = _award(row)
+        remaining += actual.remaining(as_of)
+        used += actual.spins_used
+        key = str(row["award_id"])
+        expected = awards.get(row["award_id"])
+        if expected is None:
+            differ("award", key, "row", "absent", "present")
             continue
-        actual = AwardTotals(spins_awarded=row["spins_awarded"], spins_used=row["spins_used"], spins_cancelled=row["spins_forfeited"],
-                             total_win=row["total_win"], expires_at=row["expires_at"], cancelled=row["cancelled_at"] is not None)
+        seen.add(row["award_id"])
         for field in ("spins_awarded", "spins_used", "total_win"):
-            differ("award", str(award_id), field, getattr(expected, field), getattr(actual, field))
-        differ("award", str(award_id), "spins_remaining", expected.remaining(as_of), actual.remaining(as_of))
-        differ("award", str(award_id), "spins_forfeited", expected.spins_cancelled, actual.spins_cancelled)
-    for award_id in stored.keys() - awards.keys():
-        differ("award", str(award_id), "row", "absent", "present")
-    check("award spins remaining", Decimal(sum(a.remaining(as_of) for a in awards.values())),
-          Decimal(sum(_remaining(r, as_of) for r in stored.values())))
-    check("award spins used", Decimal(sum(a.spins_used for a in awards.values())), Decimal(sum(r["spins_used"] for r in stored.values())))
+            differ("award", key, field, getattr(expected, field), getattr(actual, field))
+        differ("award", key, "spins_remaining", expected.remaining(as_of), actual.remaining(as_of))
+        differ("award", key, "spins_forfeited", expected.spins_cancelled, actual.spins_cancelled)
+    for award_id in awards.keys() - seen:
+        differ("award", str(award_id), "row", "present", "missing")
+    check("award spins remaining", Decimal(sum(a.remaining(as_of) for a in awards.values())), Decimal(remaining))
+    check("award spins used", Decimal(sum(a.spins_used for a in awards.values())), Decimal(used))
 
-    promo_awards = _rows(conn, "SELECT award_id, promo_id, spins_awarded, spins_used, spins_forfeited, bet_per_spin, total_win, cancelled_at, expires_at FROM promotion_awards")
     expected_promos = _promotion_figures(totals["promotions"].awards.values(), as_of)
     actual_promos = _promotion_figures(
-        (AwardTotals(promo_id=r["promo_id"], spins_awarded=r["spins_awarded"], spins_used=r["spins_used"],
-                     spins_cancelled=r["spins_forfeited"], bet_per_spin=r["bet_per_spin"], total_win=r["total_win"],
-                     expires_at=r["expires_at"], cancelled=r["cancelled_at"] is not None) for r in promo_awards.values()),
+        (_award(row) for row in _stream(conn, "SELECT promo_id, spins_awarded, spins_used, spins_forfeited, bet_per_spin, total_win,"
+                                              " cancelled_at, expires_at FROM promotion_awards")),
         as_of,
     )
-    for promo_id in expected_promos.keys() | actual_promos.keys():
-        expected, actual = expected_promos.get(promo_id), actual_promos.get(promo_id)
-        if expected is None or actual is None:
-            differ("promotion", promo_id, "row", "present" if expected else "absent", "present" if actual else "missing")
+    for promo_id in sorted(expected_promos.keys() | actual_promos.keys()):
+        expected_figures, actual_figures = expected_promos.get(promo_id), actual_promos.get(promo_id)
+        if expected_figures is None or actual_figures is None:
+            differ("promotion", promo_id, "row", "present" if expected_figures else "absent", "present" if actual_figures else "missing")
             continue
-        for field in expected:
-            differ("promotion", promo_id, field, expected[field], actual[field])
+        for field in expected_figures:
+            differ("promotion", promo_id, field, expected_figures[field], actual_figures[field])
     for name, field in (("promotion spins awarded", "spins_awarded"), ("promotion liability", "liability"), ("promotion wins paid", "wins_paid")):
         check(name, sum((Decimal(p[field]) for p in expected_promos.values()), ZERO), sum((Decimal(p[field]) for p in actual_promos.values()), ZERO))
     return checks, discrepancies
-
-
-def _remaining(row: dict[str, Any], as_of: datetime) -> int:
-    award = AwardTotals(spins_awarded=row["spins_awarded"], spins_used=row["spins_used"], spins_cancelled=row["spins_forfeited"],
-                        expires_at=row["expires_at"], cancelled=row["cancelled_at"] is not None)
-    return award.remaining(as_of)
 
 
 def _promotion_figures(awards: Any, as_of: datetime) -> dict[str, dict[str, Any]]:

@@ -25,7 +25,7 @@ APPLIED = frozenset({
 })
 
 
-@dataclass
+@dataclass(slots=True)
 class PlayerTotals:
     player_id: str | None = None
     deposits: Decimal = ZERO
@@ -39,7 +39,7 @@ class PlayerTotals:
         return self.deposits - self.withdrawals - self.bets + self.wins
 
 
-@dataclass
+@dataclass(slots=True)
 class AwardTotals:
     player_id: str = ""
     promo_id: str = ""
@@ -121,8 +121,11 @@ def stream_events(conn: Connection[Any], up_to: int) -> Iterator[tuple[int, UUID
 
 
 def recompute(conn: Connection[Any], positions: dict[str, int]) -> tuple[dict[str, Totals], int]:
-    """The totals each view should hold at its position; and how many events were read."""
-    totals = {view: Totals(position) for view, position in positions.items()}
+    """The totals each view should hold at its position; and how many events were read.
+
+    Views at the same position (the usual case: the worker keeps them all current) share one set."""
+    by_position = {position: Totals(position) for position in set(positions.values())}
+    totals = {view: by_position[position] for view, position in positions.items()}
     transcoder = decoder()
     read = 0
     for notification_id, stream, topic, state in stream_events(conn, max(positions.values(), default=0)):
@@ -131,7 +134,7 @@ def recompute(conn: Connection[Any], positions: dict[str, int]) -> tuple[dict[st
         if kind not in APPLIED:
             continue
         decoded = None
-        for view_totals in totals.values():
+        for view_totals in by_position.values():
             if notification_id <= view_totals.position:
                 decoded = decoded if decoded is not None else transcoder.decode(state)
                 view_totals.apply(stream, kind, decoded)
