@@ -26,7 +26,7 @@ from app.database import LOCAL_SERVER_URL, create_database, drop_database, serve
 from app.certification.exact import exact_report
 from app.certification.montecarlo import MonteCarloResult, simulate
 from domain.slot.crystal_forge import CRYSTAL_FORGE
-from tests.bench import wrk
+from tests.bench import read_models, wrk
 
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key"
@@ -73,6 +73,11 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait(timeout=40)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def percentile(values: list[float], p: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else 0.0
 
 
 def checkpoint(server_url: str) -> None:
@@ -201,8 +206,20 @@ def main() -> int:
         print(f"batch: {BATCH_TOTAL} awards in calls of {BATCH_SIZE}, {BATCH_CALLERS} callers ...", flush=True)
         checkpoint(server_url)
         batch_seconds, batch_errors = bench_batch(base, players)
-    finally:
+        print(f"projection lag: the worker running while {SPIN_PLAYERS} players spin ...", flush=True)
+        tokens_file = Path(tempfile.mkstemp(prefix="spinledger-tokens-")[1])
+        tokens_file.write_text("\n".join(open_spin_sessions(base, players[:SPIN_PLAYERS])))
+        lags = read_models.lag_under_spin_load(with_database(server_url, dbname), port, tokens_file, SECONDS / ROUNDS * 2, SPIN_PLAYERS)
+        tokens_file.unlink()
+        fill_promo = define_promotion(base, 1_000_000_000)
+    except BaseException:
         stop_server(process)
+        drop_database(server_url, dbname)
+        raise
+    stop_server(process)
+    try:
+        figures = read_models.bench_read_models(with_database(server_url, dbname), players, fill_promo)
+    finally:
         drop_database(server_url, dbname)
 
     print("spinledger rtp: exact maths and Monte Carlo ...", flush=True)
@@ -225,6 +242,19 @@ def main() -> int:
         {"figure": "spins p50 (ms)", "value": round(spins.percentile(50), 2), "limit": None, "passed": True, "note": ""},
         {"figure": "spins p99 (ms)", "value": round(spins.percentile(99), 2), "limit": "<= 30", "passed": spins.percentile(99) <= 30, "note": ""},
         {"figure": "spins errors", "value": spins.errors, "limit": "= 0", "passed": spins.errors == 0, "note": f"of {spins.requests} requests"},
+        {"figure": "projection lag p99 under spin load (ms)", "value": round(percentile(lags, 99) * 1000, 1), "limit": "<= 250",
+         "passed": bool(lags) and percentile(lags, 99) <= 0.25, "note": f"{len(lags)} samples, max {max(lags, default=0) * 1000:.0f} ms"},
+        {"figure": "raw select_notifications read+decode (events/s)", "value": round(figures.raw_events_per_second), "limit": None,
+         "passed": True, "note": "the library's own read, pages of 1,000"},
+        {"figure": "projection rebuild, slowest (events/s)", "value": round(min(figures.rebuild_events_per_second.values())),
+         "limit": f">= 0.5 x raw = {0.5 * figures.raw_events_per_second:.0f}",
+         "passed": min(figures.rebuild_events_per_second.values()) >= 0.5 * figures.raw_events_per_second,
+         "note": ", ".join(f"{name} {rate:,.0f}" for name, rate in figures.rebuild_events_per_second.items())},
+        {"figure": f"reconciliation of {figures.reconcile_events:,} events (s)", "value": round(figures.reconcile_seconds, 2),
+         "limit": "<= 30", "passed": figures.reconcile_seconds <= 30 and figures.reconcile_events >= read_models.RECONCILE_EVENTS,
+         "note": f"status {figures.reconcile_status}"},
+        {"figure": "reconciliation peak memory (MiB)", "value": round(figures.reconcile_peak_mib, 1), "limit": "<= 300",
+         "passed": figures.reconcile_peak_mib <= 300, "note": "the whole process, interpreter included"},
         {"figure": "exact RTP, every stop combination (s)", "value": round(exact_seconds, 2), "limit": "<= 5", "passed": exact_seconds <= 5, "note": ""},
         {"figure": "Monte Carlo engine (spins/s)", "value": round(sampled.evaluations_per_second), "limit": ">= 1,000,000",
          "passed": sampled.evaluations_per_second >= 1_000_000, "note": f"{sampled.evaluations:,} spins evaluated"},
