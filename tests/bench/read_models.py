@@ -3,12 +3,14 @@ and a reconciliation of a million events (time and peak memory)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,17 +67,23 @@ def lag_under_spin_load(database_url: str, port: int, tokens_file: Path, seconds
 
 
 def fill(database_url: str, players: list[str], promo_id: str, events: int) -> None:
-    """Awards in batches of 1,000, in-process, until the store holds ``events`` events."""
+    """Awards in batches of 1,000, in-process, by four callers, until the store holds ``events`` events."""
     ledger = open_ledger(database_url, SystemClock(), os.urandom)
-    try:
-        source = EventSource(ledger.recorder.datastore)
-        batch = 0
+    source = EventSource(ledger.recorder.datastore)
+    numbers = itertools.count()
+
+    def caller() -> None:
         while source.head() < events:
+            batch = next(numbers)
             ledger.award_batch([
                 AwardRequest(players[(batch * 1000 + i) % len(players)], promo_id, "FREE_SPINS", 5, "crystal-forge-v1",
                              f"fill-{batch}-{i}") for i in range(1000)
             ])
-            batch += 1
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for done in [pool.submit(caller) for _ in range(4)]:
+                done.result()
     finally:
         ledger.close()
 
