@@ -1,4 +1,4 @@
-"""The report: each view compared with the events, total by total and row by row, in one snapshot."""
+"""The report: each view read in the same snapshot as the events, compared total by total and row by row."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterator
+from uuid import UUID
 
 from psycopg import Connection
 
-from reconciliation.recompute import AWARDS, PLAYERS, PROMOTIONS
+from reconciliation.recompute import FETCH, ZERO, AwardTotals, Totals
 
 VIEWS = {"wallet": "wallet_tracking", "awards": "awards_tracking", "promotions": "promotions_tracking"}
-FETCH = 5000
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -56,60 +55,103 @@ def view_positions(conn: Connection[Any]) -> dict[str, int]:
     return positions
 
 
-def _stream(conn: Connection[Any], sql: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Rows through a server-side cursor: never all of them in memory at once."""
-    with conn.cursor(name="reconciliation") as cursor:
+def _stream(conn: Connection[Any], sql: str) -> Iterator[dict[str, Any]]:
+    """A view's rows through a server-side cursor: never all of them in memory at once."""
+    with conn.cursor(name="reconciliation_view") as cursor:
         cursor.itersize = FETCH
-        cursor.execute(sql, params)
+        cursor.execute(sql)
         names = [column.name for column in cursor.description or []]
         for row in cursor:
             yield dict(zip(names, row))
 
 
-class Comparison:
-    def __init__(self, threshold_pct: Decimal):
-        self.threshold_pct = threshold_pct
-        self.checks: list[Check] = []
-        self.discrepancies: list[Discrepancy] = []
-
-    def entity(self, conn: Connection[Any], entity: str, sql: str, params: dict[str, Any], fields: tuple[str, ...],
-               totals: dict[str, str]) -> int:
-        """Compares each row of a recomputation joined with its view; returns the rows compared."""
-        sums = {name: [ZERO, ZERO] for name in totals}
-        rows = 0
-        for row in _stream(conn, sql, params):
-            rows += 1
-            for name, field in totals.items():
-                sums[name][0] += row[f"e_{field}"] or 0
-                sums[name][1] += row[f"a_{field}"] or 0
-            if not (row["expected_row"] and row["actual_row"]):
-                self.discrepancies.append(Discrepancy(entity, row["id"], "row", "present" if row["expected_row"] else "absent",
-                                                      "present" if row["actual_row"] else "missing"))
-                continue
-            for field in fields:
-                if row[f"e_{field}"] != row[f"a_{field}"]:
-                    self.discrepancies.append(Discrepancy(entity, row["id"], field, str(row[f"e_{field}"]), str(row[f"a_{field}"])))
-        for name, (expected, actual) in sums.items():
-            self.checks.append(Check(name, Decimal(expected), Decimal(actual), drift_pct(Decimal(expected), Decimal(actual)) > self.threshold_pct))
-        return rows
+def _award(row: dict[str, Any]) -> AwardTotals:
+    return AwardTotals(
+        promo_id=row.get("promo_id") or "", spins_awarded=row["spins_awarded"], spins_used=row["spins_used"],
+        spins_cancelled=row["spins_forfeited"], bet_per_spin=row.get("bet_per_spin") or ZERO, total_win=row["total_win"],
+        expires_at=row["expires_at"], cancelled=row["cancelled_at"] is not None,
+    )
 
 
-def compare(conn: Connection[Any], positions: dict[str, int], as_of: datetime, threshold_pct: Decimal) -> tuple[list[Check], list[Discrepancy]]:
-    comparison = Comparison(threshold_pct)
-    comparison.entity(
-        conn, "player", PLAYERS, {"position": positions["wallet"]},
-        ("deposits", "withdrawals", "bets", "wins", "spins", "balance"),
-        {"player balances": "balance", "money in (deposits)": "deposits", "money out (withdrawals)": "withdrawals",
-         "bets": "bets", "wins": "wins"},
+def compare(conn: Connection[Any], totals: dict[str, Totals], as_of: datetime, threshold_pct: Decimal) -> tuple[list[Check], list[Discrepancy]]:
+    checks: list[Check] = []
+    discrepancies: list[Discrepancy] = []
+
+    def check(name: str, expected: Decimal, actual: Decimal) -> None:
+        checks.append(Check(name, expected, actual, drift_pct(expected, actual) > threshold_pct))
+
+    def differ(entity: str, key: str, field: str, expected: Any, actual: Any) -> None:
+        if expected != actual:
+            discrepancies.append(Discrepancy(entity, key, field, str(expected), str(actual)))
+
+    money_fields = ("balance", "deposits", "withdrawals", "bets", "wins")
+    players = totals["wallet"].players
+    seen: set[UUID] = set()
+    actual_sums = dict.fromkeys(money_fields, ZERO)
+    for row in _stream(conn, "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet"):
+        for field in money_fields:
+            actual_sums[field] += row[field]
+        expected = players.get(row["stream_id"])
+        if expected is None:
+            differ("player", row["player_id"] or str(row["stream_id"]), "row", "absent", "present")
+            continue
+        seen.add(row["stream_id"])
+        for field in ("deposits", "withdrawals", "bets", "wins", "spins", "balance"):
+            differ("player", expected.player_id or str(row["stream_id"]), field, getattr(expected, field), row[field])
+    for stream in players.keys() - seen:
+        differ("player", players[stream].player_id or str(stream), "row", "present", "missing")
+    for name, field in (("player balances", "balance"), ("money in (deposits)", "deposits"),
+                        ("money out (withdrawals)", "withdrawals"), ("bets", "bets"), ("wins", "wins")):
+        check(name, sum((getattr(p, field) for p in players.values()), ZERO), actual_sums[field])
+
+    awards = totals["awards"].awards
+    seen = set()
+    remaining = used = 0
+    for row in _stream(conn, "SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at FROM award_status"):
+        actual = _award(row)
+        remaining += actual.remaining(as_of)
+        used += actual.spins_used
+        key = str(row["award_id"])
+        expected = awards.get(row["award_id"])
+        if expected is None:
+            differ("award", key, "row", "absent", "present")
+            continue
+        seen.add(row["award_id"])
+        for field in ("spins_awarded", "spins_used", "total_win"):
+            differ("award", key, field, getattr(expected, field), getattr(actual, field))
+        differ("award", key, "spins_remaining", expected.remaining(as_of), actual.remaining(as_of))
+        differ("award", key, "spins_forfeited", expected.spins_cancelled, actual.spins_cancelled)
+    for award_id in awards.keys() - seen:
+        differ("award", str(award_id), "row", "present", "missing")
+    check("award spins remaining", Decimal(sum(a.remaining(as_of) for a in awards.values())), Decimal(remaining))
+    check("award spins used", Decimal(sum(a.spins_used for a in awards.values())), Decimal(used))
+
+    expected_promos = _promotion_figures(totals["promotions"].awards.values(), as_of)
+    actual_promos = _promotion_figures(
+        (_award(row) for row in _stream(conn, "SELECT promo_id, spins_awarded, spins_used, spins_forfeited, bet_per_spin, total_win,"
+                                              " cancelled_at, expires_at FROM promotion_awards")),
+        as_of,
     )
-    comparison.entity(
-        conn, "award", AWARDS, {"position": positions["awards"], "as_of": as_of},
-        ("spins_awarded", "spins_used", "total_win", "spins_remaining", "spins_forfeited"),
-        {"award spins remaining": "spins_remaining", "award spins used": "spins_used"},
-    )
-    comparison.entity(
-        conn, "promotion", PROMOTIONS, {"position": positions["promotions"], "as_of": as_of},
-        ("spins_awarded", "spins_used", "spins_cancelled", "spins_expired", "liability", "wins_paid"),
-        {"promotion spins awarded": "spins_awarded", "promotion liability": "liability", "promotion wins paid": "wins_paid"},
-    )
-    return comparison.checks, comparison.discrepancies
+    for promo_id in sorted(expected_promos.keys() | actual_promos.keys()):
+        expected_figures, actual_figures = expected_promos.get(promo_id), actual_promos.get(promo_id)
+        if expected_figures is None or actual_figures is None:
+            differ("promotion", promo_id, "row", "present" if expected_figures else "absent", "present" if actual_figures else "missing")
+            continue
+        for field in expected_figures:
+            differ("promotion", promo_id, field, expected_figures[field], actual_figures[field])
+    for name, field in (("promotion spins awarded", "spins_awarded"), ("promotion liability", "liability"), ("promotion wins paid", "wins_paid")):
+        check(name, sum((Decimal(p[field]) for p in expected_promos.values()), ZERO), sum((Decimal(p[field]) for p in actual_promos.values()), ZERO))
+    return checks, discrepancies
+
+
+def _promotion_figures(awards: Any, as_of: datetime) -> dict[str, dict[str, Any]]:
+    figures: dict[str, dict[str, Any]] = {}
+    for award in awards:
+        promo = figures.setdefault(award.promo_id, {"spins_awarded": 0, "spins_used": 0, "spins_cancelled": 0, "spins_expired": 0, "liability": ZERO, "wins_paid": ZERO})
+        promo["spins_awarded"] += award.spins_awarded
+        promo["spins_used"] += award.spins_used
+        promo["spins_cancelled"] += award.spins_cancelled
+        promo["spins_expired"] += award.unplayed() if award.expired(as_of) else 0
+        promo["liability"] += award.remaining(as_of) * award.bet_per_spin
+        promo["wins_paid"] += award.total_win
+    return figures

@@ -1,122 +1,141 @@
 """The totals, recomputed straight from the events: a second opinion that shares no code with the views.
 
-PostgreSQL does the recomputation, over the stored events' own JSON (``state``), in the same snapshot the
-views are read in: per player, per award and per promotion, from the events up to the position the view
-being checked has reached. Each result is joined with its view and streamed back a row at a time, so
-memory stays flat however many events, players or awards there are.
-
-A stored value is the event's attribute as the library encodes it: money and instants are objects
-``{"_type_": ..., "_data_": "<text>"}``, hence ``->'amount'->>'_data_'``.
+One pass over the event store, in notification order, through a server-side cursor: memory grows with
+the number of players, awards and promotions, not with the number of events. Each view is compared at
+its own position, so the pass keeps one set of totals per view and feeds each only the events that
+view has applied.
 """
 
 from __future__ import annotations
 
-from eventsourcing.utils import get_topic
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Iterator
+from uuid import UUID
 
-from domain.award import Award
-from domain.player import Player
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+from psycopg import Connection
 
-TOPICS = {cls.__name__: get_topic(cls) for cls in (
-    Player.PlayerRegistered, Player.FundsDeposited, Player.FundsWithdrawn, Player.SpinSettled,
-    Award.FreeSpinsAwarded, Award.AwardSpinPlayed, Award.AwardCancelled,
-)}
-
-
-def _events(*kinds: str) -> str:
-    topics = ", ".join(f"'{TOPICS[kind]}'" for kind in kinds)
-    return (
-        "SELECT originator_id, split_part(topic, '.', 3) AS kind, convert_from(state, 'UTF8')::jsonb AS j"
-        f" FROM spinledger_events WHERE notification_id <= %(position)s AND topic IN ({topics})"
-    )
+ZERO = Decimal("0.00")
+FETCH = 5000
+APPLIED = frozenset({
+    "PlayerRegistered", "FundsDeposited", "FundsWithdrawn", "SpinSettled", "FreeSpinsAwarded", "AwardSpinPlayed",
+    "AwardCancelled", "PromotionDefined", "BudgetReserved",
+})
 
 
-def money(path: str) -> str:
-    return f"({path}->>'_data_')::numeric"
+@dataclass(slots=True)
+class PlayerTotals:
+    player_id: str | None = None
+    deposits: Decimal = ZERO
+    withdrawals: Decimal = ZERO
+    bets: Decimal = ZERO
+    wins: Decimal = ZERO
+    spins: int = 0
+
+    @property
+    def balance(self) -> Decimal:
+        return self.deposits - self.withdrawals - self.bets + self.wins
 
 
-PLAYERS = f"""
-    WITH expected AS (
-        SELECT originator_id AS stream_id,
-               max(j->>'player_id') FILTER (WHERE kind = 'PlayerRegistered') AS player_id,
-               coalesce(sum({money("j->'amount'")}) FILTER (WHERE kind = 'FundsDeposited'), 0) AS deposits,
-               coalesce(sum({money("j->'amount'")}) FILTER (WHERE kind = 'FundsWithdrawn'), 0) AS withdrawals,
-               coalesce(sum({money("j->'spin'->'debited'")}) FILTER (WHERE kind = 'SpinSettled'), 0) AS bets,
-               coalesce(sum({money("j->'spin'->'total_win'")}) FILTER (WHERE kind = 'SpinSettled'), 0) AS wins,
-               count(*) FILTER (WHERE kind = 'SpinSettled') AS spins
-        FROM ({_events("PlayerRegistered", "FundsDeposited", "FundsWithdrawn", "SpinSettled")}) e
-        GROUP BY originator_id
-    )
-    SELECT coalesce(e.player_id, w.player_id, coalesce(e.stream_id, w.stream_id)::text) AS id,
-           e.stream_id IS NOT NULL AS expected_row, w.stream_id IS NOT NULL AS actual_row,
-           e.deposits AS e_deposits, e.withdrawals AS e_withdrawals, e.bets AS e_bets, e.wins AS e_wins, e.spins AS e_spins,
-           e.deposits - e.withdrawals - e.bets + e.wins AS e_balance,
-           w.deposits AS a_deposits, w.withdrawals AS a_withdrawals, w.bets AS a_bets, w.wins AS a_wins, w.spins AS a_spins,
-           w.balance AS a_balance
-    FROM expected e FULL JOIN wallet w ON w.stream_id = e.stream_id
-"""
+@dataclass(slots=True)
+class AwardTotals:
+    player_id: str = ""
+    promo_id: str = ""
+    spins_awarded: int = 0
+    spins_used: int = 0
+    spins_cancelled: int = 0
+    bet_per_spin: Decimal = ZERO
+    total_win: Decimal = ZERO
+    expires_at: datetime | None = None
+    cancelled: bool = False
 
-_REMAINING = """CASE WHEN {p}cancelled OR {p}spins_used >= {p}spins_awarded THEN {p}spins_awarded - {p}spins_used - {p}spins_cancelled
-                     WHEN %(as_of)s >= {p}expires_at THEN 0
-                     ELSE {p}spins_awarded - {p}spins_used - {p}spins_cancelled END"""
+    def unplayed(self) -> int:
+        return self.spins_awarded - self.spins_used - self.spins_cancelled
+
+    def expired(self, at: datetime) -> bool:
+        return not self.cancelled and self.unplayed() > 0 and self.expires_at is not None and at >= self.expires_at
+
+    def remaining(self, at: datetime) -> int:
+        return 0 if self.expired(at) else self.unplayed()
 
 
-def remaining(prefix: str) -> str:
-    return _REMAINING.format(p=prefix)
+@dataclass
+class Totals:
+    """What one view should hold, from the events up to ``position``."""
+
+    position: int
+    players: dict[UUID, PlayerTotals] = field(default_factory=dict)
+    awards: dict[UUID, AwardTotals] = field(default_factory=dict)
+    promotions: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+
+    def apply(self, stream: UUID, kind: str, state: dict[str, Any]) -> None:
+        if kind == "PlayerRegistered":
+            self.players.setdefault(stream, PlayerTotals()).player_id = state["player_id"]
+        elif kind == "FundsDeposited":
+            self.players.setdefault(stream, PlayerTotals()).deposits += state["amount"]
+        elif kind == "FundsWithdrawn":
+            self.players.setdefault(stream, PlayerTotals()).withdrawals += state["amount"]
+        elif kind == "SpinSettled":
+            player = self.players.setdefault(stream, PlayerTotals())
+            player.bets += state["spin"]["debited"]
+            player.wins += state["spin"]["total_win"]
+            player.spins += 1
+        elif kind == "FreeSpinsAwarded":
+            self.awards[stream] = AwardTotals(
+                player_id=state["player_id"], promo_id=state["promo_id"], spins_awarded=state["spins"],
+                bet_per_spin=state["bet_per_spin"], expires_at=state["expires_at"],
+            )
+        elif kind == "AwardSpinPlayed" and stream in self.awards:
+            award = self.awards[stream]
+            award.spins_used += state["funding"] == "award"
+            award.total_win += state["win"]
+        elif kind == "AwardCancelled" and stream in self.awards:
+            self.awards[stream].spins_cancelled += state["spins_forfeited"]
+            self.awards[stream].cancelled = True
+        elif kind == "PromotionDefined":
+            self.promotions[stream] = {"promo_id": state["promo_id"], "spins_reserved": 0}
+        elif kind == "BudgetReserved" and stream in self.promotions:
+            self.promotions[stream]["spins_reserved"] += state["spins"]
 
 
-def expected_awards() -> str:
-    return f"""
-        SELECT originator_id AS award_id,
-               max(j->>'promo_id') FILTER (WHERE kind = 'FreeSpinsAwarded') AS promo_id,
-               max((j->>'spins')::int) FILTER (WHERE kind = 'FreeSpinsAwarded') AS spins_awarded,
-               max({money("j->'bet_per_spin'")}) FILTER (WHERE kind = 'FreeSpinsAwarded') AS bet_per_spin,
-               max((j->'expires_at'->>'_data_')::timestamptz) FILTER (WHERE kind = 'FreeSpinsAwarded') AS expires_at,
-               count(*) FILTER (WHERE kind = 'AwardSpinPlayed' AND j->>'funding' = 'award') AS spins_used,
-               coalesce(sum({money("j->'win'")}) FILTER (WHERE kind = 'AwardSpinPlayed'), 0) AS total_win,
-               coalesce(sum((j->>'spins_forfeited')::int) FILTER (WHERE kind = 'AwardCancelled'), 0) AS spins_cancelled,
-               coalesce(bool_or(kind = 'AwardCancelled'), false) AS cancelled
-        FROM ({_events("FreeSpinsAwarded", "AwardSpinPlayed", "AwardCancelled")}) e
-        GROUP BY originator_id
-        HAVING bool_or(kind = 'FreeSpinsAwarded')
-    """
+def decoder() -> JSONTranscoder:
+    transcoder = JSONTranscoder()
+    for kind in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(kind)
+    return transcoder
 
 
-def viewed_awards(table: str) -> str:
-    return f"""
-        SELECT award_id, promo_id, spins_awarded, bet_per_spin, expires_at, spins_used, total_win,
-               spins_forfeited AS spins_cancelled, cancelled_at IS NOT NULL AS cancelled
-        FROM {table}
-    """
+def stream_events(conn: Connection[Any], up_to: int) -> Iterator[tuple[int, UUID, str, bytes]]:
+    """Every event up to ``up_to``, in order, ``FETCH`` rows at a time, inside the caller's transaction."""
+    with conn.cursor(name="reconciliation_events") as cursor:
+        cursor.itersize = FETCH
+        cursor.execute(
+            "SELECT notification_id, originator_id, topic, state FROM spinledger_events"
+            " WHERE notification_id <= %s ORDER BY notification_id",
+            [up_to],
+        )
+        for notification_id, stream, topic, state in cursor:
+            yield notification_id, stream, topic, bytes(state)
 
 
-AWARDS = f"""
-    WITH e AS ({expected_awards()}), a AS ({viewed_awards("award_status")})
-    SELECT coalesce(e.award_id, a.award_id)::text AS id,
-           e.award_id IS NOT NULL AS expected_row, a.award_id IS NOT NULL AS actual_row,
-           e.spins_awarded AS e_spins_awarded, e.spins_used AS e_spins_used, e.total_win AS e_total_win,
-           e.spins_cancelled AS e_spins_forfeited, {remaining("e.")} AS e_spins_remaining,
-           a.spins_awarded AS a_spins_awarded, a.spins_used AS a_spins_used, a.total_win AS a_total_win,
-           a.spins_cancelled AS a_spins_forfeited, {remaining("a.")} AS a_spins_remaining
-    FROM e FULL JOIN a ON a.award_id = e.award_id
-"""
+def recompute(conn: Connection[Any], positions: dict[str, int]) -> tuple[dict[str, Totals], int]:
+    """The totals each view should hold at its position; and how many events were read.
 
-
-def _promotion_figures(source: str) -> str:
-    return f"""
-        SELECT promo_id, sum(spins_awarded) AS spins_awarded, sum(spins_used) AS spins_used,
-               sum(spins_cancelled) FILTER (WHERE cancelled) AS spins_cancelled,
-               sum(spins_awarded - spins_used - spins_cancelled) FILTER (WHERE {remaining("")} = 0
-                   AND NOT cancelled AND spins_used < spins_awarded) AS spins_expired,
-               sum({remaining("")} * bet_per_spin) AS liability, sum(total_win) AS wins_paid
-        FROM ({source}) s GROUP BY promo_id
-    """
-
-
-PROMOTION_FIELDS = ("spins_awarded", "spins_used", "spins_cancelled", "spins_expired", "liability", "wins_paid")
-
-PROMOTIONS = f"""
-    WITH e AS ({_promotion_figures(expected_awards())}), a AS ({_promotion_figures(viewed_awards("promotion_awards"))})
-    SELECT coalesce(e.promo_id, a.promo_id) AS id, e.promo_id IS NOT NULL AS expected_row, a.promo_id IS NOT NULL AS actual_row,
-           {", ".join(f"coalesce(e.{f}, 0) AS e_{f}, coalesce(a.{f}, 0) AS a_{f}" for f in PROMOTION_FIELDS)}
-    FROM e FULL JOIN a ON a.promo_id = e.promo_id
-"""
+    Views at the same position (the usual case: the worker keeps them all current) share one set."""
+    by_position = {position: Totals(position) for position in set(positions.values())}
+    totals = {view: by_position[position] for view, position in positions.items()}
+    transcoder = decoder()
+    read = 0
+    for notification_id, stream, topic, state in stream_events(conn, max(positions.values(), default=0)):
+        read += 1
+        kind = topic.rsplit(".", 1)[-1]
+        if kind not in APPLIED:
+            continue
+        decoded = None
+        for view_totals in by_position.values():
+            if notification_id <= view_totals.position:
+                decoded = decoded if decoded is not None else transcoder.decode(state)
+                view_totals.apply(stream, kind, decoded)
+    return totals, read

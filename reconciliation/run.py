@@ -18,6 +18,7 @@ import psycopg
 from psycopg import IsolationLevel
 
 from reconciliation.compare import compare, view_positions
+from reconciliation.recompute import recompute
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,8 @@ def reconcile(
                 conn.isolation_level = IsolationLevel.REPEATABLE_READ  # the events and the views, as of one instant
                 conn.read_only = True
                 positions = view_positions(conn)
-                events_read = events_up_to(conn, max(positions.values(), default=0))
-                checks, discrepancies = compare(conn, positions, as_of, threshold_pct)
+                totals, events_read = recompute(conn, positions)
+                checks, discrepancies = compare(conn, totals, as_of, threshold_pct)
                 conn.rollback()
         finally:
             lock.execute("SELECT pg_advisory_unlock(%s)", [RECONCILE_LOCK_KEY])
@@ -67,11 +68,6 @@ def reconcile(
         "checks": [{"name": c.name, "expected": c.expected, "actual": c.actual, "drift": c.drift, "drift_pct": c.drift_pct, "alert": c.alert} for c in checks],
         "discrepancies": [asdict(d) for d in discrepancies],
     }
-
-
-def events_up_to(conn: psycopg.Connection[Any], position: int) -> int:
-    row = conn.execute("SELECT count(*) FROM spinledger_events WHERE notification_id <= %s", [position]).fetchone()
-    return int(row[0]) if row else 0
 
 
 def alerts_of(report: dict[str, Any]) -> list[Alert]:
