@@ -3,7 +3,6 @@ and a rebuild from position zero produces the same views."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
