@@ -145,7 +145,7 @@ class GameUseCases:
         loaded |= self._load(block_awards)
         results: list[SpinResult | None] = [None] * len(jobs)
         changed: dict[UUID, Any] = {}
-        first_of_player: dict[str, int] = {}  # the group's spin of each player: one per player per group
+        first_of_player: dict[str, int] = {}  # the group's settled spin of each player: one per player per group
         for index, job in enumerate(jobs):
             try:
                 if (replayed := self._replayed_spin(loaded.get(RequestRecord.stream_id(SPIN, job.key)), job.command)) is not None:
@@ -154,9 +154,9 @@ class GameUseCases:
                 if job.command.player_id in first_of_player:
                     results[index] = self._second_in_group(job, jobs[first_of_player[job.command.player_id]])
                     continue
-                first_of_player[job.command.player_id] = index
                 player = loaded.get(Player.stream_id(job.command.player_id))
                 aggregates = self._settle_one(job, player, loaded, now)
+                first_of_player[job.command.player_id] = index  # a refused spin settles nothing: it holds no one up
                 changed |= {aggregate.id: aggregate for aggregate in aggregates}
                 results[index] = SpinOutcome(self._spin_view(player.last_spin), replayed=False)
             except DomainError as refusal:

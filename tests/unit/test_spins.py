@@ -287,3 +287,16 @@ def test_a_group_settles_one_spin_per_player_refuses_another_and_replays_a_copy(
     assert isinstance(copy, SpinOutcome) and copy.replayed and copy.spin == settled.spin
     assert isinstance(other, SpinOutcome) and other.spin.record["balance_before"] == Decimal("100.00")
     assert len(events_of(ledger, alice, "SpinSettled")) == 1 and len(events_of(ledger, bob, "SpinSettled")) == 1
+
+
+def test_a_refused_spin_in_a_group_does_not_hold_up_the_players_next_one(ledger):
+    from domain.game_use_cases import SpinJob
+    from domain.views import SpinOutcome
+
+    player_id = funded_player(ledger, "1.00")
+    refused, settled = ledger._settle_group([
+        SpinJob(GAME, spin_command(player_id, "2.00"), False, NO_SCATTER),  # more than the balance
+        SpinJob(GAME, spin_command(player_id, "1.00"), False, NO_SCATTER),
+    ])
+    assert isinstance(refused, InsufficientFunds)
+    assert isinstance(settled, SpinOutcome) and settled.spin.record["balance_before"] == Decimal("1.00")
