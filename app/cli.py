@@ -139,7 +139,7 @@ def reconcile_now(settings: Settings, as_of: str | None) -> int:
         return 2
     finally:
         app.extensions["spinledger"].close()
-    print(f"reconciliation {report['run_id']}: {report['status']} ({report['events_read']} events, {report['seconds']} s)")
+    print(f"reconciliation {report['run_id']}: {report['status']} ({report['events_read']} of {report.get('events_total', report['events_read'])} events read, {report['seconds']} s)")
     for check in report["checks"]:
         flag = "ALERT" if check["alert"] else "ok"
         print(f"  {check['name']:28} expected {check['expected']!s:>16} actual {check['actual']!s:>16} drift {check['drift_pct']!s:>8} %  {flag}")

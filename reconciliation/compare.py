@@ -1,16 +1,27 @@
-"""The report: each view read in the same snapshot as the events, compared total by total and row by row."""
+"""The report: each view read in the same snapshot as the events, compared total by total and row by row.
+
+The events are read once, stream by stream in stream-id order; each view is read in its key's order (its key
+is the stream id) beside them, and the two are merged, so neither side is ever held whole in memory.
+Promotions are few and kept in a dict.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Generic, Iterator, TypeVar
 from uuid import UUID
 
 from psycopg import Connection
 
-from reconciliation.recompute import FETCH, ZERO, AwardTotals, Totals
+from reconciliation.recompute import (
+    AWARD_TOPICS, FETCH, PLAYER_TOPICS, PROMOTION_TOPICS, ZERO, AwardTotals, Event, EventReader, PlayerTotals,
+    fold_award, fold_player, fold_promotion,
+)
+
+K = TypeVar("K")
+A = TypeVar("A")
 
 VIEWS = {"wallet": "wallet_tracking", "awards": "awards_tracking", "promotions": "promotions_tracking"}
 
@@ -55,14 +66,46 @@ def view_positions(conn: Connection[Any]) -> dict[str, int]:
     return positions
 
 
-def _stream(conn: Connection[Any], sql: str) -> Iterator[dict[str, Any]]:
+def events_up_to(conn: Connection[Any], position: int) -> int:
+    """How many events the store holds up to ``position``: those a run read and those of other kinds."""
+    row = conn.execute("SELECT count(*) FROM spinledger_events WHERE notification_id <= %s", [position]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _rows(conn: Connection[Any], sql: str, cursor_name: str) -> Iterator[dict[str, Any]]:
     """A view's rows through a server-side cursor: never all of them in memory at once."""
-    with conn.cursor(name="reconciliation_view") as cursor:
+    with conn.cursor(name=cursor_name) as cursor:
         cursor.itersize = FETCH
         cursor.execute(sql)
         names = [column.name for column in cursor.description or []]
         for row in cursor:
             yield dict(zip(names, row))
+
+
+class SortedRows(Generic[K, A]):
+    """A view's rows in key order, handed out as the events' streams (in the same order) reach them."""
+
+    def __init__(self, rows: Iterator[tuple[K, A]]) -> None:
+        self._rows = rows
+        self._head = next(rows, None)
+
+    def before(self, key: K) -> Iterator[tuple[K, A]]:
+        """The rows whose key comes before ``key``: the view holds them, the events do not."""
+        while self._head is not None and self._head[0] < key:  # type: ignore[operator]
+            yield self._head
+            self._head = next(self._rows, None)
+
+    def pop(self, key: K) -> A | None:
+        if self._head is None or self._head[0] != key:
+            return None
+        row = self._head[1]
+        self._head = next(self._rows, None)
+        return row
+
+    def rest(self) -> Iterator[tuple[K, A]]:
+        while self._head is not None:
+            yield self._head
+            self._head = next(self._rows, None)
 
 
 def _award(row: dict[str, Any]) -> AwardTotals:
@@ -73,85 +116,189 @@ def _award(row: dict[str, Any]) -> AwardTotals:
     )
 
 
-def compare(conn: Connection[Any], totals: dict[str, Totals], as_of: datetime, threshold_pct: Decimal) -> tuple[list[Check], list[Discrepancy]]:
-    checks: list[Check] = []
-    discrepancies: list[Discrepancy] = []
+class Comparison:
+    """The checks and discrepancies of one run."""
 
-    def check(name: str, expected: Decimal, actual: Decimal) -> None:
-        checks.append(Check(name, expected, actual, drift_pct(expected, actual) > threshold_pct))
+    def __init__(self, as_of: datetime, threshold_pct: Decimal) -> None:
+        self.as_of = as_of
+        self.threshold_pct = threshold_pct
+        self.checks: list[Check] = []
+        self.discrepancies: list[Discrepancy] = []
 
-    def differ(entity: str, key: str, field: str, expected: Any, actual: Any) -> None:
+    def check(self, name: str, expected: Decimal, actual: Decimal) -> None:
+        self.checks.append(Check(name, expected, actual, drift_pct(expected, actual) > self.threshold_pct))
+
+    def differ(self, entity: str, key: str, field: str, expected: Any, actual: Any) -> None:
         if expected != actual:
-            discrepancies.append(Discrepancy(entity, key, field, str(expected), str(actual)))
+            self.discrepancies.append(Discrepancy(entity, key, field, str(expected), str(actual)))
 
-    money_fields = ("balance", "deposits", "withdrawals", "bets", "wins")
-    players = totals["wallet"].players
-    seen: set[UUID] = set()
-    actual_sums = dict.fromkeys(money_fields, ZERO)
-    for row in _stream(conn, "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet"):
-        for field in money_fields:
-            actual_sums[field] += row[field]
-        expected = players.get(row["stream_id"])
-        if expected is None:
-            differ("player", row["player_id"] or str(row["stream_id"]), "row", "absent", "present")
-            continue
-        seen.add(row["stream_id"])
-        for field in ("deposits", "withdrawals", "bets", "wins", "spins", "balance"):
-            differ("player", expected.player_id or str(row["stream_id"]), field, getattr(expected, field), row[field])
-    for stream in players.keys() - seen:
-        differ("player", players[stream].player_id or str(stream), "row", "present", "missing")
-    for name, field in (("player balances", "balance"), ("money in (deposits)", "deposits"),
-                        ("money out (withdrawals)", "withdrawals"), ("bets", "bets"), ("wins", "wins")):
-        check(name, sum((getattr(p, field) for p in players.values()), ZERO), actual_sums[field])
-
-    awards = totals["awards"].awards
-    seen = set()
-    remaining = used = 0
-    for row in _stream(conn, "SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at FROM award_status"):
-        actual = _award(row)
-        remaining += actual.remaining(as_of)
-        used += actual.spins_used
-        key = str(row["award_id"])
-        expected = awards.get(row["award_id"])
-        if expected is None:
-            differ("award", key, "row", "absent", "present")
-            continue
-        seen.add(row["award_id"])
-        for field in ("spins_awarded", "spins_used", "total_win"):
-            differ("award", key, field, getattr(expected, field), getattr(actual, field))
-        differ("award", key, "spins_remaining", expected.remaining(as_of), actual.remaining(as_of))
-        differ("award", key, "spins_forfeited", expected.spins_cancelled, actual.spins_cancelled)
-    for award_id in awards.keys() - seen:
-        differ("award", str(award_id), "row", "present", "missing")
-    check("award spins remaining", Decimal(sum(a.remaining(as_of) for a in awards.values())), Decimal(remaining))
-    check("award spins used", Decimal(sum(a.spins_used for a in awards.values())), Decimal(used))
-
-    expected_promos = _promotion_figures(totals["promotions"].awards.values(), as_of)
-    actual_promos = _promotion_figures(
-        (_award(row) for row in _stream(conn, "SELECT promo_id, spins_awarded, spins_used, spins_forfeited, bet_per_spin, total_win,"
-                                              " cancelled_at, expires_at FROM promotion_awards")),
-        as_of,
-    )
-    for promo_id in sorted(expected_promos.keys() | actual_promos.keys()):
-        expected_figures, actual_figures = expected_promos.get(promo_id), actual_promos.get(promo_id)
-        if expected_figures is None or actual_figures is None:
-            differ("promotion", promo_id, "row", "present" if expected_figures else "absent", "present" if actual_figures else "missing")
-            continue
-        for field in expected_figures:
-            differ("promotion", promo_id, field, expected_figures[field], actual_figures[field])
-    for name, field in (("promotion spins awarded", "spins_awarded"), ("promotion liability", "liability"), ("promotion wins paid", "wins_paid")):
-        check(name, sum((Decimal(p[field]) for p in expected_promos.values()), ZERO), sum((Decimal(p[field]) for p in actual_promos.values()), ZERO))
-    return checks, discrepancies
+    def present(self, entity: str, key: str, expected: Any, actual: Any) -> bool:
+        """True when both sides hold the entity; otherwise records the row the view lacks or should not have."""
+        if expected is None or actual is None:
+            self.differ(entity, key, "row", "present" if expected is not None else "absent", "present" if actual is not None else "missing")
+            return False
+        return True
 
 
-def _promotion_figures(awards: Any, as_of: datetime) -> dict[str, dict[str, Any]]:
-    figures: dict[str, dict[str, Any]] = {}
-    for award in awards:
-        promo = figures.setdefault(award.promo_id, {"spins_awarded": 0, "spins_used": 0, "spins_cancelled": 0, "spins_expired": 0, "liability": ZERO, "wins_paid": ZERO})
+def compare(conn: Connection[Any], positions: dict[str, int], as_of: datetime, threshold_pct: Decimal) -> tuple[list[Check], list[Discrepancy], int]:
+    """Every view against the events up to its own position, in one pass over the events; and how many
+    events were read."""
+    comparison = Comparison(as_of, threshold_pct)
+    wallet = WalletCheck(conn, positions["wallet"], comparison)
+    awards = AwardCheck(conn, positions["awards"], positions["promotions"], comparison)
+    promotions = PromotionCheck(positions["promotions"], comparison)
+    route: dict[str, Any] = {
+        **dict.fromkeys(PLAYER_TOPICS, wallet), **dict.fromkeys(AWARD_TOPICS, awards), **dict.fromkeys(PROMOTION_TOPICS, promotions),
+    }
+    reader = EventReader()
+    for stream, topic, events in reader.streams(conn, tuple(route), max(positions.values(), default=0), "reconciliation_events"):
+        route[topic].stream(stream, events)
+    wallet.finish()
+    awards.finish(conn)
+    promotions.finish(conn)
+    return comparison.checks, comparison.discrepancies, reader.read
+
+
+class WalletCheck:
+    """Each player's money against the ``wallet`` view; and the global money in and out."""
+
+    MONEY = ("balance", "deposits", "withdrawals", "bets", "wins")
+
+    def __init__(self, conn: Connection[Any], position: int, comparison: Comparison) -> None:
+        self.position = position
+        self.comparison = comparison
+        self.expected_sums = dict.fromkeys(self.MONEY, ZERO)
+        self.actual_sums = dict.fromkeys(self.MONEY, ZERO)
+        rows = _rows(conn, "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet ORDER BY stream_id",
+                     "reconciliation_wallet")
+        self.rows: SortedRows[UUID, dict[str, Any]] = SortedRows((row["stream_id"], row) for row in rows)
+
+    def stream(self, stream: UUID, events: Iterator[Event]) -> None:
+        for key, row in self.rows.before(stream):
+            self.player(key, None, row)
+        self.player(stream, fold_player(events, self.position), self.rows.pop(stream))
+
+    def player(self, stream: UUID, totals: PlayerTotals | None, row: dict[str, Any] | None) -> None:
+        for field in self.MONEY:
+            if totals is not None:
+                self.expected_sums[field] += getattr(totals, field)
+            if row is not None:
+                self.actual_sums[field] += row[field]
+        key = (totals and totals.player_id) or (row and row["player_id"]) or str(stream)
+        if self.comparison.present("player", key, totals, row):
+            for field in ("deposits", "withdrawals", "bets", "wins", "spins", "balance"):
+                self.comparison.differ("player", key, field, getattr(totals, field), row[field])  # type: ignore[index]
+
+    def finish(self) -> None:
+        for key, row in self.rows.rest():
+            self.player(key, None, row)
+        for name, field in (("player balances", "balance"), ("money in (deposits)", "deposits"),
+                            ("money out (withdrawals)", "withdrawals"), ("bets", "bets"), ("wins", "wins")):
+            self.comparison.check(name, self.expected_sums[field], self.actual_sums[field])
+
+
+class AwardCheck:
+    """Each award against ``award_status``; and, folded at the promotions view's position, the awards summed
+    per promotion against that view's own copy of them."""
+
+    def __init__(self, conn: Connection[Any], position: int, promotions_position: int, comparison: Comparison) -> None:
+        self.position = position
+        self.promotions_position = promotions_position
+        self.comparison = comparison
+        self.remaining = [0, 0]
+        self.used = [0, 0]
+        self.expected_promotions = PromotionFigures(comparison.as_of)
+        rows = _rows(conn, "SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at"
+                           " FROM award_status ORDER BY award_id", "reconciliation_award_status")
+        self.rows: SortedRows[UUID, AwardTotals] = SortedRows((row["award_id"], _award(row)) for row in rows)
+
+    def stream(self, stream: UUID, events: Iterator[Event]) -> None:
+        for key, row in self.rows.before(stream):
+            self.award(key, None, row)
+        if self.promotions_position == self.position:
+            totals = at_promotions = fold_award(events, self.position)
+        else:  # the two views stand at different positions: the award's few events are folded twice
+            held = list(events)
+            totals, at_promotions = fold_award(held, self.position), fold_award(held, self.promotions_position)
+        if at_promotions is not None:
+            self.expected_promotions.add(at_promotions)
+        self.award(stream, totals, self.rows.pop(stream))
+
+    def award(self, award_id: UUID, totals: AwardTotals | None, row: AwardTotals | None) -> None:
+        as_of = self.comparison.as_of
+        expected_remaining = totals.remaining(as_of) if totals is not None else 0
+        actual_remaining = row.remaining(as_of) if row is not None else 0
+        self.remaining[0] += expected_remaining
+        self.remaining[1] += actual_remaining
+        self.used[0] += totals.spins_used if totals is not None else 0
+        self.used[1] += row.spins_used if row is not None else 0
+        key = str(award_id)
+        if self.comparison.present("award", key, totals, row):
+            differ = self.comparison.differ
+            for field in ("spins_awarded", "spins_used", "total_win"):
+                differ("award", key, field, getattr(totals, field), getattr(row, field))
+            differ("award", key, "spins_remaining", expected_remaining, actual_remaining)
+            differ("award", key, "spins_forfeited", totals.spins_cancelled, row.spins_cancelled)  # type: ignore[union-attr]
+
+    def finish(self, conn: Connection[Any]) -> None:
+        for key, row in self.rows.rest():
+            self.award(key, None, row)
+        self.comparison.check("award spins remaining", Decimal(self.remaining[0]), Decimal(self.remaining[1]))
+        self.comparison.check("award spins used", Decimal(self.used[0]), Decimal(self.used[1]))
+
+        expected = self.expected_promotions
+        actual = PromotionFigures(self.comparison.as_of)
+        for row in _rows(conn, "SELECT promo_id, spins_awarded, spins_used, spins_forfeited, bet_per_spin, total_win, cancelled_at, expires_at"
+                               " FROM promotion_awards", "reconciliation_promotion_awards"):
+            actual.add(_award(row))
+        for promo_id in sorted(expected.figures.keys() | actual.figures.keys()):
+            expected_figures, actual_figures = expected.figures.get(promo_id), actual.figures.get(promo_id)
+            if self.comparison.present("promotion", promo_id, expected_figures, actual_figures):
+                for field in expected_figures:  # type: ignore[union-attr]
+                    self.comparison.differ("promotion", promo_id, field, expected_figures[field], actual_figures[field])  # type: ignore[index]
+        for name, field in (("promotion spins awarded", "spins_awarded"), ("promotion liability", "liability"), ("promotion wins paid", "wins_paid")):
+            self.comparison.check(name, expected.total(field), actual.total(field))
+
+
+class PromotionCheck:
+    """Each promotion's reserved spins (its budget used) against ``promotion_totals``; promotions are few."""
+
+    def __init__(self, position: int, comparison: Comparison) -> None:
+        self.position = position
+        self.comparison = comparison
+        self.expected: dict[str, int] = {}
+
+    def stream(self, stream: UUID, events: Iterator[Event]) -> None:
+        totals = fold_promotion(events, self.position)
+        if totals is not None:
+            self.expected[totals.promo_id or str(stream)] = totals.spins_reserved
+
+    def finish(self, conn: Connection[Any]) -> None:
+        actual = {row["promo_id"]: row["spins_reserved"]
+                  for row in _rows(conn, "SELECT promo_id, spins_reserved FROM promotion_totals", "reconciliation_promotion_totals")}
+        for promo_id in sorted(self.expected.keys() | actual.keys()):
+            if self.comparison.present("promotion", promo_id, self.expected.get(promo_id), actual.get(promo_id)):
+                self.comparison.differ("promotion", promo_id, "spins_reserved", self.expected[promo_id], actual[promo_id])
+        self.comparison.check("promotion spins reserved", Decimal(sum(self.expected.values())), Decimal(sum(actual.values())))
+
+
+class PromotionFigures:
+    """Per promotion, its awards summed as of one instant."""
+
+    def __init__(self, as_of: datetime) -> None:
+        self.as_of = as_of
+        self.figures: dict[str, dict[str, Any]] = {}
+
+    def add(self, award: AwardTotals) -> None:
+        promo = self.figures.setdefault(award.promo_id, {"spins_awarded": 0, "spins_used": 0, "spins_cancelled": 0, "spins_expired": 0, "liability": ZERO, "wins_paid": ZERO})
         promo["spins_awarded"] += award.spins_awarded
         promo["spins_used"] += award.spins_used
         promo["spins_cancelled"] += award.spins_cancelled
-        promo["spins_expired"] += award.unplayed() if award.expired(as_of) else 0
-        promo["liability"] += award.remaining(as_of) * award.bet_per_spin
+        if award.expired(self.as_of):
+            promo["spins_expired"] += award.unplayed()
+        else:
+            promo["liability"] += award.unplayed() * award.bet_per_spin
         promo["wins_paid"] += award.total_win
-    return figures
+
+    def total(self, field: str) -> Decimal:
+        return sum((Decimal(p[field]) for p in self.figures.values()), ZERO)

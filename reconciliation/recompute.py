@@ -1,28 +1,47 @@
 """The totals, recomputed straight from the events: a second opinion that shares no code with the views.
 
-One pass over the event store, in notification order, through a server-side cursor: memory grows with
-the number of players, awards and promotions, not with the number of events. Each view is compared at
-its own position, so the pass keeps one set of totals per view and feeds each only the events that
-view has applied.
+Each kind of stream (players, awards, promotions) is read in the event store's primary-key order — stream
+by stream, version by version — through a server-side cursor and folded one stream at a time. Memory holds
+one stream's events, never the store's, however many events there are.
+
+Events are read with the standard ``json`` module, field by field, not through the library's transcoder
+(which the views use): a value of a custom type is the library's ``{"_type_": ..., "_data_": ...}`` pair.
+Each fold stops at the position of the view it will be compared with, so a view that is behind is judged
+by the events it has had a chance to apply.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from itertools import chain, groupby
+from operator import itemgetter
+from typing import Any, Iterable, Iterator
 from uuid import UUID
 
-from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+from eventsourcing.utils import get_topic
 from psycopg import Connection
+
+from domain.award import Award
+from domain.player import Player
+from domain.promotion import Promotion
 
 ZERO = Decimal("0.00")
 FETCH = 5000
-APPLIED = frozenset({
-    "PlayerRegistered", "FundsDeposited", "FundsWithdrawn", "SpinSettled", "FreeSpinsAwarded", "AwardSpinPlayed",
-    "AwardCancelled", "PromotionDefined", "BudgetReserved",
-})
+
+Event = tuple[int, str, dict[str, Any]]  # position, event name, decoded state
+
+
+
+def _topics(aggregate: type, *names: str) -> tuple[str, ...]:
+    return tuple(get_topic(getattr(aggregate, name)) for name in names)
+
+
+PLAYER_TOPICS = _topics(Player, "PlayerRegistered", "FundsDeposited", "FundsWithdrawn", "SpinSettled")
+AWARD_TOPICS = _topics(Award, "FreeSpinsAwarded", "AwardSpinPlayed", "AwardCancelled")
+PROMOTION_TOPICS = _topics(Promotion, "PromotionDefined", "BudgetReserved")
 
 
 @dataclass(slots=True)
@@ -61,81 +80,96 @@ class AwardTotals:
         return 0 if self.expired(at) else self.unplayed()
 
 
-@dataclass
-class Totals:
-    """What one view should hold, from the events up to ``position``."""
+@dataclass(slots=True)
+class PromotionTotals:
+    promo_id: str | None = None
+    spins_reserved: int = 0
 
-    position: int
-    players: dict[UUID, PlayerTotals] = field(default_factory=dict)
-    awards: dict[UUID, AwardTotals] = field(default_factory=dict)
-    promotions: dict[UUID, dict[str, Any]] = field(default_factory=dict)
 
-    def apply(self, stream: UUID, kind: str, state: dict[str, Any]) -> None:
-        if kind == "PlayerRegistered":
-            self.players.setdefault(stream, PlayerTotals()).player_id = state["player_id"]
-        elif kind == "FundsDeposited":
-            self.players.setdefault(stream, PlayerTotals()).deposits += state["amount"]
-        elif kind == "FundsWithdrawn":
-            self.players.setdefault(stream, PlayerTotals()).withdrawals += state["amount"]
-        elif kind == "SpinSettled":
-            player = self.players.setdefault(stream, PlayerTotals())
-            player.bets += state["spin"]["debited"]
-            player.wins += state["spin"]["total_win"]
-            player.spins += 1
-        elif kind == "FreeSpinsAwarded":
-            self.awards[stream] = AwardTotals(
-                player_id=state["player_id"], promo_id=state["promo_id"], spins_awarded=state["spins"],
-                bet_per_spin=state["bet_per_spin"], expires_at=state["expires_at"],
+def decimal(value: dict[str, str]) -> Decimal:
+    return Decimal(value["_data_"])
+
+
+def instant(value: dict[str, str] | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value["_data_"])
+
+
+class EventReader:
+    """Reads the events stream by stream, decoding each only when a fold asks for it, and counts them."""
+
+    def __init__(self) -> None:
+        self.read = 0
+
+    def streams(self, conn: Connection[Any], topics: tuple[str, ...], up_to: int, cursor_name: str) -> Iterator[tuple[UUID, str, Iterator[Event]]]:
+        """The events of these topics up to position ``up_to``, one stream at a time in stream-id order,
+        inside the caller's transaction; with each stream, its first event's topic. A stream's events are
+        handed out one by one: a long stream (a promotion's reservations) is never held whole."""
+        with conn.cursor(name=cursor_name, binary=True) as cursor:  # bytea as raw bytes, not hex text
+            cursor.itersize = FETCH
+            cursor.execute(
+                "SELECT originator_id, notification_id, topic, state FROM spinledger_events"
+                " WHERE notification_id <= %s AND topic = ANY(%s)"
+                " ORDER BY originator_id, originator_version",
+                [up_to, list(topics)],
             )
-        elif kind == "AwardSpinPlayed" and stream in self.awards:
-            award = self.awards[stream]
-            award.spins_used += state["funding"] == "award"
-            award.total_win += state["win"]
-        elif kind == "AwardCancelled" and stream in self.awards:
-            self.awards[stream].spins_cancelled += state["spins_forfeited"]
-            self.awards[stream].cancelled = True
-        elif kind == "PromotionDefined":
-            self.promotions[stream] = {"promo_id": state["promo_id"], "spins_reserved": 0}
-        elif kind == "BudgetReserved" and stream in self.promotions:
-            self.promotions[stream]["spins_reserved"] += state["spins"]
+            for stream, group in groupby(cursor, key=itemgetter(0)):
+                first = next(group)
+                yield stream, first[2], self._decoded(chain((first,), group))
+
+    def _decoded(self, rows: Iterable[tuple[UUID, int, str, bytes]]) -> Iterator[Event]:
+        for _, position, topic, state in rows:
+            self.read += 1
+            yield position, topic.rsplit(".", 1)[-1], json.loads(state)
 
 
-def decoder() -> JSONTranscoder:
-    transcoder = JSONTranscoder()
-    for kind in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
-        transcoder.register(kind)
-    return transcoder
+def fold_player(events: Iterable[Event], up_to: int) -> PlayerTotals | None:
+    totals = None
+    for position, kind, state in events:
+        if position > up_to:
+            break
+        totals = totals or PlayerTotals()
+        if kind == "PlayerRegistered":
+            totals.player_id = state["player_id"]
+        elif kind == "FundsDeposited":
+            totals.deposits += decimal(state["amount"])
+        elif kind == "FundsWithdrawn":
+            totals.withdrawals += decimal(state["amount"])
+        elif kind == "SpinSettled":
+            totals.bets += decimal(state["spin"]["debited"])
+            totals.wins += decimal(state["spin"]["total_win"])
+            totals.spins += 1
+    return totals
 
 
-def stream_events(conn: Connection[Any], up_to: int) -> Iterator[tuple[int, UUID, str, bytes]]:
-    """Every event up to ``up_to``, in order, ``FETCH`` rows at a time, inside the caller's transaction."""
-    with conn.cursor(name="reconciliation_events") as cursor:
-        cursor.itersize = FETCH
-        cursor.execute(
-            "SELECT notification_id, originator_id, topic, state FROM spinledger_events"
-            " WHERE notification_id <= %s ORDER BY notification_id",
-            [up_to],
-        )
-        for notification_id, stream, topic, state in cursor:
-            yield notification_id, stream, topic, bytes(state)
-
-
-def recompute(conn: Connection[Any], positions: dict[str, int]) -> tuple[dict[str, Totals], int]:
-    """The totals each view should hold at its position; and how many events were read.
-
-    Views at the same position (the usual case: the worker keeps them all current) share one set."""
-    by_position = {position: Totals(position) for position in set(positions.values())}
-    totals = {view: by_position[position] for view, position in positions.items()}
-    transcoder = decoder()
-    read = 0
-    for notification_id, stream, topic, state in stream_events(conn, max(positions.values(), default=0)):
-        read += 1
-        kind = topic.rsplit(".", 1)[-1]
-        if kind not in APPLIED:
+def fold_award(events: Iterable[Event], up_to: int) -> AwardTotals | None:
+    totals = None
+    for position, kind, state in events:
+        if position > up_to:
+            break
+        if kind == "FreeSpinsAwarded":
+            totals = AwardTotals(
+                player_id=state["player_id"], promo_id=state["promo_id"], spins_awarded=state["spins"],
+                bet_per_spin=decimal(state["bet_per_spin"]), expires_at=instant(state["expires_at"]),
+            )
+        elif totals is None:
             continue
-        decoded = None
-        for view_totals in by_position.values():
-            if notification_id <= view_totals.position:
-                decoded = decoded if decoded is not None else transcoder.decode(state)
-                view_totals.apply(stream, kind, decoded)
-    return totals, read
+        elif kind == "AwardSpinPlayed":
+            totals.spins_used += state["funding"] == "award"
+            totals.total_win += decimal(state["win"])
+        elif kind == "AwardCancelled":
+            totals.spins_cancelled += state["spins_forfeited"]
+            totals.cancelled = True
+    return totals
+
+
+def fold_promotion(events: Iterable[Event], up_to: int) -> PromotionTotals | None:
+    totals = None
+    for position, kind, state in events:
+        if position > up_to:
+            break
+        totals = totals or PromotionTotals()
+        if kind == "PromotionDefined":
+            totals.promo_id = state["promo_id"]
+        elif kind == "BudgetReserved":
+            totals.spins_reserved += state["spins"]
+    return totals

@@ -17,8 +17,7 @@ from uuid import UUID
 import psycopg
 from psycopg import IsolationLevel
 
-from reconciliation.compare import compare, view_positions
-from reconciliation.recompute import recompute
+from reconciliation.compare import compare, events_up_to, view_positions
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +48,8 @@ def reconcile(
                 conn.isolation_level = IsolationLevel.REPEATABLE_READ  # the events and the views, as of one instant
                 conn.read_only = True
                 positions = view_positions(conn)
-                totals, events_read = recompute(conn, positions)
-                checks, discrepancies = compare(conn, totals, as_of, threshold_pct)
+                checks, discrepancies, events_read = compare(conn, positions, as_of, threshold_pct)
+                events_total = events_up_to(conn, max(positions.values(), default=0))
                 conn.rollback()
         finally:
             lock.execute("SELECT pg_advisory_unlock(%s)", [RECONCILE_LOCK_KEY])
@@ -64,6 +63,7 @@ def reconcile(
         "threshold_pct": threshold_pct,
         "positions": positions,
         "events_read": events_read,
+        "events_total": events_total,
         "seconds": round(time.perf_counter() - began, 3),
         "checks": [{"name": c.name, "expected": c.expected, "actual": c.actual, "drift": c.drift, "drift_pct": c.drift_pct, "alert": c.alert} for c in checks],
         "discrepancies": [asdict(d) for d in discrepancies],

@@ -33,7 +33,8 @@ class RunSchema(Schema):
     threshold_pct = fields.String(required=True)
     positions = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
                             metadata={"description": "the event position each view was compared at"})
-    events_read = fields.Integer(required=True)
+    events_read = fields.Integer(required=True, metadata={"description": "the events the checks are made of (players', awards' and promotions' money and spins)"})
+    events_total = fields.Integer(metadata={"description": "every event in the store up to the highest position compared, read or not (absent from runs recorded before it was reported)"})
     seconds = fields.Float(required=True)
     checks = fields.List(fields.Nested(CheckSchema), required=True)
     discrepancies = fields.List(fields.Nested(DiscrepancySchema), required=True)

@@ -140,7 +140,7 @@ def reconcile_once(database_url: str) -> tuple[float, float, int, str]:
         "report = app.extensions['spinledger'].reconcile()\n"
         "seconds = time.perf_counter() - started\n"
         "print(json.dumps({'seconds': seconds, 'peak_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-        " 'events': report['events_read'], 'status': report['status']}))\n"
+        " 'events': report['events_total'], 'status': report['status']}))\n"
     )
     env = {**os.environ, "DATABASE_URL": database_url}
     output = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout

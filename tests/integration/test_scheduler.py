@@ -47,21 +47,21 @@ def test_two_workers_firing_together_never_run_two_reconciliations_at_once(datab
     apps = [create_app(Settings(database_url=database_url, api_keys=API_KEYS), clock=clock, random_bytes=random_bytes) for _ in range(2)]
     running, most, lock = [0], [0], threading.Lock()
     both_started = threading.Barrier(2)
-    original = run_module.recompute
+    original = run_module.compare
 
-    def slow_recompute(conn, positions):
+    def slow_compare(*args):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
         try:
             release.wait(timeout=10)  # the first run holds on until the second has tried
-            return original(conn, positions)
+            return original(*args)
         finally:
             with lock:
                 running[0] -= 1
 
     release = threading.Event()
-    monkeypatch.setattr(run_module, "recompute", slow_recompute)
+    monkeypatch.setattr(run_module, "compare", slow_compare)
     outcomes: list[object] = []
 
     def fire(app):
