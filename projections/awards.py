@@ -73,9 +73,9 @@ def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]
         f"""
         INSERT INTO {table} AS a (award_id, player_id, promo_id, game_code, spins_awarded, bet_per_spin,
             currency, issued_at, expires_at, spins_used, spins_forfeited, total_win, cancelled_at, expired_use_attempts, version)
-        SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::numeric[], %s::text[],
-            %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::integer[], %s::numeric[], %s::timestamptz[],
-            %s::integer[], %s::bigint[])
+        SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::integer[], %b::numeric[], %b::text[],
+            %b::timestamptz[], %b::timestamptz[], %b::integer[], %b::integer[], %b::numeric[], %b::timestamptz[],
+            %b::integer[], %b::bigint[])
         ON CONFLICT (award_id) DO UPDATE SET
             spins_used = a.spins_used + EXCLUDED.spins_used,
             spins_forfeited = a.spins_forfeited + EXCLUDED.spins_forfeited,

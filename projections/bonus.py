@@ -50,7 +50,7 @@ class BonusView(View):
             cursor.execute(
                 f"""
                 INSERT INTO {self.table("bonus_blocks")} AS b (stream_id, player_id, version)
-                SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[])
+                SELECT * FROM unnest(%b::uuid[], %b::text[], %b::bigint[])
                 ON CONFLICT (stream_id) DO UPDATE SET
                     player_id = coalesce(EXCLUDED.player_id, b.player_id), version = EXCLUDED.version
                 """,
@@ -60,7 +60,7 @@ class BonusView(View):
             if changed:
                 cursor.execute(
                     f"""UPDATE {self.table("bonus_blocks")} AS b SET block = u.block
-                        FROM unnest(%s::uuid[], %s::jsonb[]) AS u(stream_id, block) WHERE b.stream_id = u.stream_id""",
+                        FROM unnest(%b::uuid[], %b::jsonb[]) AS u(stream_id, block) WHERE b.stream_id = u.stream_id""",
                     [[i for i, _ in changed], [Jsonb(plain(block)) if block is not None else None for _, block in changed]],
                 )
         write_awards(cursor, self.table("bonus_awards"), fold_awards(events))

@@ -8,34 +8,45 @@ award's events are indexed under the award; a spin or a block of an award's unde
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.types.json import Jsonb
 
-from domain.ids import event_id_for
-from projections.source import plain
 from projections.view import BatchProjection, View
 
-STATE_FIELDS_LEFT_OUT = ("originator_id", "originator_version", "timestamp", "originator_topic")
+STATE_FIELDS_LEFT_OUT = ("timestamp", "originator_topic")  # the row's own columns say them
+# The library's transcoder writes a value of a non-JSON type as {"_type_": ..., "_data_": "..."}; the index
+# holds the value itself, as the API shows it: money as a decimal string, an instant in ISO-8601, an id as a UUID.
+WRAPPED = re.compile(rb'\{"_type_":"(decimal_str|datetime_iso|uuid_hex)","_data_":"([^"]*)"\}')
 
 
-def payload(event: Any) -> dict[str, Any]:
-    return plain({k: v for k, v in vars(event).items() if k not in STATE_FIELDS_LEFT_OUT})
+def _unwrapped(match: re.Match[bytes]) -> bytes:
+    kind, data = match.group(1), match.group(2)
+    if kind == b"uuid_hex":
+        data = str(UUID(data.decode())).encode()
+    return b'"' + data + b'"'
 
 
-def named_entities(event: Any) -> dict[str, Any]:
+def unwrapped(state: bytes) -> str:
+    """An event's stored state, as JSON text, with every value of a non-JSON type unwrapped."""
+    return WRAPPED.sub(_unwrapped, state).decode()
+
+
+def named_entities(topic: str, stream_id: UUID, state: dict[str, Any]) -> dict[str, Any]:
     """The player, promotion and award an event names itself."""
-    kind = type(event).__qualname__.split(".")[0]
-    found = {"player_id": getattr(event, "player_id", None), "promo_id": getattr(event, "promo_id", None), "award_id": None}
+    kind = topic.partition(":")[2].split(".")[0]
+    found = {"player_id": state.get("player_id"), "promo_id": state.get("promo_id"), "award_id": None}
     if kind == "Award":
-        found["award_id"] = str(event.originator_id)
-    elif kind == "Player" and hasattr(event, "award_id"):
-        found["award_id"] = event.award_id
-    elif kind == "Player" and hasattr(event, "spin"):
-        found["award_id"] = event.spin.get("award_id")
+        found["award_id"] = str(stream_id)
+    elif kind == "Player" and "award_id" in state:
+        found["award_id"] = state["award_id"]
+    elif kind == "Player" and isinstance(state.get("spin"), dict):
+        found["award_id"] = state["spin"].get("award_id")
     return found
 
 
@@ -46,7 +57,6 @@ class EventIndexView(View):
     ddl = """
         CREATE TABLE IF NOT EXISTS {p}event_index (
             position bigint PRIMARY KEY,
-            event_id uuid NOT NULL,
             type text NOT NULL,
             stream_id uuid NOT NULL,
             version bigint NOT NULL,
@@ -68,7 +78,7 @@ class EventIndexView(View):
         )
     """
 
-    def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
+    def write(self, cursor: Cursor[DictRow], events: list[Notification], positions: list[int]) -> None:
         streams = list({event.originator_id for event in events})
         known: dict[UUID, dict[str, Any]] = {
             row["stream_id"]: row
@@ -78,32 +88,37 @@ class EventIndexView(View):
         }
         new_streams: dict[UUID, dict[str, Any]] = {}
         rows = []
-        for event, position in zip(events, positions):
-            named = named_entities(event)
+        for event in events:
+            text = unwrapped(event.state)
+            state = json.loads(text)
+            named = named_entities(event.topic, event.originator_id, state)
             remembered = known.get(event.originator_id) or new_streams.get(event.originator_id) or {}
             entities = {k: named[k] or remembered.get(k) for k in ("player_id", "promo_id", "award_id")}
             if event.originator_id not in known and event.originator_id not in new_streams and (named["player_id"] or named["promo_id"]):
                 new_streams[event.originator_id] = {"player_id": named["player_id"], "promo_id": named["promo_id"]}
             rows.append((
-                position, event_id_for(event.originator_id, event.originator_version),
-                type(event).__name__, event.originator_id, event.originator_version, event.timestamp,
-                entities["player_id"], entities["promo_id"], entities["award_id"], Jsonb(payload(event)),
+                event.id, event.topic.rsplit(".", 1)[-1], event.originator_id, event.originator_version, state["timestamp"],
+                entities["player_id"], entities["promo_id"], entities["award_id"], text,
             ))
         if new_streams:
             ids = list(new_streams)
             cursor.execute(
-                f"""INSERT INTO {self.table("event_index_streams")} SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])
+                f"""INSERT INTO {self.table("event_index_streams")} SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[])
                     ON CONFLICT (stream_id) DO NOTHING""",
                 [ids, *[[new_streams[i][k] for i in ids] for k in ("player_id", "promo_id")]],
             )
         columns = list(zip(*rows))
         cursor.execute(
-            f"""INSERT INTO {self.table("event_index")} SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::text[], %s::uuid[],
-                %s::bigint[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::jsonb[])""",
-            [list(column) for column in columns],
+            f"""INSERT INTO {self.table("event_index")}
+                SELECT position, type, stream_id, version, occurred_at::timestamptz, player_id, promo_id, award_id,
+                       payload::jsonb - %b::text[]
+                FROM unnest(%b::bigint[], %b::text[], %b::uuid[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
+                     AS u(position, type, stream_id, version, occurred_at, player_id, promo_id, award_id, payload)""",
+            [list(STATE_FIELDS_LEFT_OUT), *[list(column) for column in columns]],
         )
 
 
 class EventIndexProjection(BatchProjection):
     name = "event_index"
     topics: tuple[str, ...] = ()  # every event
+    decoded = False  # it indexes the stored form itself: its ``events`` are the store's notifications

@@ -75,7 +75,7 @@ class PromotionsView(View):
             cursor.execute(
                 f"""
                 INSERT INTO {self.table("promotion_totals")} AS t (stream_id, promo_id, name, currency, budget_spins, spins_reserved, ended_at, version)
-                SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::timestamptz[], %s::bigint[])
+                SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::timestamptz[], %b::bigint[])
                 ON CONFLICT (stream_id) DO UPDATE SET
                     promo_id = coalesce(EXCLUDED.promo_id, t.promo_id),
                     name = coalesce(EXCLUDED.name, t.name),

@@ -9,17 +9,18 @@ was never committed.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import psycopg
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
-from projections.source import APPLICATION, EventSource
+from projections.source import APPLICATION, EventSource, Page
 from projections.view import BatchProjection
 
 logger = logging.getLogger(__name__)
@@ -45,18 +46,56 @@ def catch_up_step(projection: BatchProjection, source: EventSource, head: int, b
     position = position_of(projection)
     if position >= head:
         return 0
-    page = source.read(position, min(head, position + WINDOW), batch, projection.topics)
+    page = source.read(position, min(head, position + WINDOW), batch, projection.topics, projection.decoded)
     projection.process_batch(page.events, Tracking(APPLICATION, page.position))
     return page.position - position
 
 
 def catch_up(projection: BatchProjection, source: EventSource, head: int | None = None,
-             progress: Callable[[int], None] | None = None) -> None:
-    """Applies every event up to ``head`` (the current head by default)."""
+             progress: Callable[[int], None] | None = None, batch: int = BATCH) -> None:
+    """Applies every event up to ``head`` (the current head by default), from the projection's stored position.
+
+    The next page is read and decoded in a thread of its own while the current one is written, so reading
+    (here and in the server) overlaps writing (mostly the server's work). For one applier at a time: a
+    rebuild, or a projection no worker runs; the worker's loop steps with ``catch_up_step``.
+    """
     head = source.head() if head is None else head
-    while moved := catch_up_step(projection, source, head):
-        if progress:
-            progress(moved)
+    pages: queue.Queue[tuple[int, Page] | BaseException | None] = queue.Queue(maxsize=2)
+    stopping = threading.Event()
+
+    def read_ahead() -> None:
+        try:
+            position = position_of(projection)
+            while position < head and not stopping.is_set():
+                page = source.read(position, min(head, position + WINDOW), batch, projection.topics, projection.decoded)
+                _put(pages, (position, page), stopping)
+                position = page.position
+            _put(pages, None, stopping)
+        except BaseException as error:  # handed to the applying thread, which raises it
+            _put(pages, error, stopping)
+
+    reader = threading.Thread(target=read_ahead, name=f"read-ahead-{projection.name}", daemon=True)
+    reader.start()
+    try:
+        while (item := pages.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            before, page = item
+            projection.process_batch(page.events, Tracking(APPLICATION, page.position))
+            if progress:
+                progress(page.position - before)
+    finally:
+        stopping.set()
+        reader.join()
+
+
+def _put(pages: queue.Queue[Any], item: Any, stopping: threading.Event) -> None:
+    while not stopping.is_set():
+        try:
+            pages.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
 
 
 class ProjectionWorker:

@@ -36,8 +36,9 @@ class EventSource:
         """The newest notification id (0 when there is none)."""
         return self.recorder.max_notification_id() or 0
 
-    def read(self, after: int, up_to: int, limit: int, topics: Sequence[str] = ()) -> Page:
-        """Events of ``topics`` after ``after`` up to ``up_to``, at most ``limit`` of them.
+    def read(self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True) -> Page:
+        """Events of ``topics`` after ``after`` up to ``up_to``, at most ``limit`` of them: domain events, or
+        the store's notifications as they are when ``decoded`` is false.
 
         Notification ids are committed in order (the event store locks its table while it inserts), so
         everything up to a head that was read is final: a page read to ``up_to`` may skip the gaps.
@@ -45,9 +46,18 @@ class EventSource:
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, stop=up_to, topics=list(topics), inclusive_of_start=False
         )
-        events = [(self.mapper.to_domain_event(n), Tracking(APPLICATION, n.id)) for n in notifications]
+        events = [(self.mapper.to_domain_event(n) if decoded else n, Tracking(APPLICATION, n.id)) for n in notifications]
         position = notifications[-1].id if len(notifications) == limit else up_to
         return Page(events, position)
+
+
+def json_scalar(value: Any) -> Any:
+    """``json.dumps``'s ``default``: the JSON form of the values events hold besides JSON's own."""
+    if isinstance(value, (Decimal, UUID)):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def plain(value: Any) -> Any:

@@ -74,8 +74,8 @@ class WalletView(View):
         cursor.execute(
             f"""
             INSERT INTO {self.table("wallet")} AS w (stream_id, player_id, currency, deposits, withdrawals, bets, wins, spins, version)
-            SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[],
-                                 %s::numeric[], %s::bigint[], %s::bigint[])
+            SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::numeric[], %b::numeric[], %b::numeric[],
+                                 %b::numeric[], %b::bigint[], %b::bigint[])
             ON CONFLICT (stream_id) DO UPDATE SET
                 player_id = coalesce(EXCLUDED.player_id, w.player_id),
                 currency = coalesce(EXCLUDED.currency, w.currency),
@@ -94,7 +94,7 @@ class WalletView(View):
         if moved:
             cursor.execute(
                 f"""UPDATE {self.table("wallet")} AS w SET balance = u.balance
-                    FROM unnest(%s::uuid[], %s::numeric[]) AS u(stream_id, balance) WHERE w.stream_id = u.stream_id""",
+                    FROM unnest(%b::uuid[], %b::numeric[]) AS u(stream_id, balance) WHERE w.stream_id = u.stream_id""",
                 [[i for i, _ in moved], [b for _, b in moved]],
             )
 

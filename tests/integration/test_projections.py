@@ -17,7 +17,7 @@ from projections.awards import award_status_sql
 from projections.catalogue import PROJECTIONS, build
 from projections.promotions import promotion_totals_sql
 from projections.runner import catch_up, catch_up_step, position_of
-from projections.source import EventSource
+from projections.source import EventSource, plain
 from tests.support import NO_SCATTER, THREE_SCATTERS, ScriptedStops, adult, award_request, spin_command, terms, unique
 
 
@@ -114,6 +114,22 @@ def test_the_projections_equal_a_recomputation_from_the_events(scripted_ledger, 
     for player_id in players:
         types = {r["type"] for r in rows(ledger, "SELECT type FROM event_index WHERE player_id = %(p)s", {"p": player_id})}
         assert {"PlayerRegistered", "FundsDeposited", "SpinSettled", "BlockCompleted", "FreeSpinsAwarded", "AwardSpinPlayed"} <= types
+
+
+def test_the_event_index_holds_each_event_as_the_domain_decodes_it(scripted_ledger, stops, clock):
+    ledger = scripted_ledger
+    mixed_load(ledger, stops, clock)
+    build_all(ledger)
+    source = EventSource(ledger.recorder.datastore)
+    indexed = {row["position"]: row for row in rows(ledger, "SELECT * FROM event_index")}
+    events = source.read(0, source.head(), 100_000).events
+    assert len(events) == len(indexed) > 100
+    for event, tracking in events:
+        row = indexed[tracking.notification_id]
+        fields = {k: v for k, v in vars(event).items() if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")}
+        assert row["payload"] == plain(fields)
+        assert (row["type"], row["stream_id"], row["version"], row["occurred_at"]) == (
+            type(event).__name__, event.originator_id, event.originator_version, event.timestamp)
 
 
 def table_contents(ledger, view, prefix=""):
