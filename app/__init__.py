@@ -18,6 +18,7 @@ from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictIntege
 from app.services import Services, SystemClock
 from app.sessions import SessionStore
 from projections.catalogue import PROJECTIONS, build
+from projections.queries import ReadModels
 from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
 
@@ -66,7 +67,7 @@ def create_app(
                 build(ledger.recorder.datastore, name)
     app.extensions["spinledger"] = Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
-        random_bytes=random_bytes, sessions=sessions,
+        random_bytes=random_bytes, sessions=sessions, read_models=ReadModels(ledger.recorder.datastore),
     )
     app.url_map.converters["extid"] = ExternalIdConverter
     app.url_map.strict_slashes = False

@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     projections_parser = commands.add_parser("projections", help="manage the read models")
     projection_commands = projections_parser.add_subparsers(dest="projections_command", required=True)
     rebuild_parser = projection_commands.add_parser("rebuild", help="rebuild from position zero into fresh tables, then swap them in")
-    rebuild_parser.add_argument("names", nargs="*", metavar="NAME", help="wallet, bonus, awards, promotions, event_index (default: all)")
+    from projections.catalogue import PROJECTIONS
+
+    rebuild_parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(PROJECTIONS) + " (default: all)")
     reconcile_parser = commands.add_parser("reconcile", help="compare the read models with the events now; exit 1 on an alert")
     reconcile_parser.add_argument("--as-of", help="evaluate expiry and liability at this UTC instant (default: now)")
     rtp_parser = commands.add_parser("rtp", help="the game's exact RTP and its statistics, confirmed by Monte Carlo")

@@ -27,6 +27,7 @@ class Settings:
     session_ttl_seconds: int = 3600
     projection_poll_seconds: float = 1.0
     ready_max_lag_seconds: int = 300
+    read_wait_seconds: float = 0.25
     reconcile_cron: str = "0 2 * * *"
     drift_alert_pct: Decimal = Decimal("0.5")
     alert_webhook_url: str | None = None
@@ -48,6 +49,7 @@ class Settings:
             session_ttl_seconds=_positive(env, "SESSION_TTL_SECONDS", 3600),
             projection_poll_seconds=_seconds(env, "PROJECTION_POLL_SECONDS", 1.0),
             ready_max_lag_seconds=_positive(env, "READY_MAX_LAG_SECONDS", 300),
+            read_wait_seconds=_seconds(env, "READ_WAIT_SECONDS", 0.25, zero_allowed=True, most=60),
             reconcile_cron=_cron(env.get("RECONCILE_CRON") or "0 2 * * *"),
             drift_alert_pct=_percent(env, "DRIFT_ALERT_PCT", Decimal("0.5")),
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
@@ -68,7 +70,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, *, zero_allowed: bool = False, most: float = 3600) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -76,8 +78,8 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 < value <= 3600:
-        raise ConfigError(f"{name} must be more than 0 and at most 3600, got {raw!r}")
+    if not (0 <= value if zero_allowed else 0 < value) or value > most:
+        raise ConfigError(f"{name} must be {'at least' if zero_allowed else 'more than'} 0 and at most {most:g}, got {raw!r}")
     return value
 
 

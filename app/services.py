@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from uuid import UUID
 
 from flask import current_app
 
@@ -12,9 +14,14 @@ from app.config import Settings
 from app.errors import ApiError
 from app.sessions import SessionStore
 from domain.clock import Clock, RandomBytes
-from domain.ids import uuid7
+from domain.ids import player_stream_id, uuid7
 from domain.ledger import SpinLedger
 from domain.slot.crystal_forge import CRYSTAL_FORGE
+from domain.views import AwardStatus, Page, PlayerView
+from projections.queries import ReadModels
+
+AWARD_VIEWS = ("awards",)
+PLAYER_VIEWS = ("players", "wallet", "bonus", "awards")
 
 
 class SystemClock:
@@ -30,6 +37,36 @@ class Services:
     ledger: SpinLedger
     random_bytes: RandomBytes
     sessions: SessionStore
+    read_models: ReadModels
+
+    def get_award(self, award_id: UUID) -> AwardStatus:
+        now = self.clock.now()
+        found = self.read_models.award(award_id, now) if self._views_current(AWARD_VIEWS, [award_id]) else None
+        return found if found is not None else self.ledger.get_award(award_id)
+
+    def list_player_awards(self, player_id: str, after: str | None, limit: int) -> Page[AwardStatus]:
+        if self._player_views_current(("players", "awards"), player_id) and self.read_models.has_player(player_id):
+            return self.read_models.player_awards(player_id, after, limit, self.clock.now())
+        return self.ledger.list_player_awards(player_id, after, limit)
+
+    def get_player(self, player_id: str) -> PlayerView:
+        found = self.read_models.player(player_id, self.clock.now()) if self._player_views_current(PLAYER_VIEWS, player_id) else None
+        return found if found is not None else self.ledger.get_player(player_id)
+
+    def _player_views_current(self, views: tuple[str, ...], player_id: str) -> bool:
+        """A player's stream moves with every award granted and spin played; an open award's own stream
+        also moves when it is cancelled."""
+        return self._views_current(views, [player_stream_id(player_id), *self.read_models.open_award_ids(player_id)])
+
+    def _views_current(self, views: tuple[str, ...], streams: list[UUID]) -> bool:
+        """Whether the views have applied the streams' last events, waiting up to ``READ_WAIT_SECONDS`` for
+        the worker; if they have not by then, the caller reads the event store instead."""
+        deadline = time.monotonic() + self.settings.read_wait_seconds
+        while not self.read_models.current_for(views, streams):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def open_session(self, player_id: str) -> dict[str, object]:
         """A game session for a player who may play: the token, shown once, and its expiry."""

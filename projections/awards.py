@@ -26,6 +26,7 @@ AWARD_EVENTS = (Award.FreeSpinsAwarded, Award.AwardSpinPlayed, Award.AwardCancel
 @dataclass
 class AwardRow:
     created: Any = None  # the FreeSpinsAwarded event, if in this batch
+    issued_position: int | None = None  # and its position: the order a player's awards are listed in
     spins_used: int = 0
     spins_forfeited: int = 0
     total_win: Decimal = ZERO
@@ -34,15 +35,15 @@ class AwardRow:
     version: int = 0
 
 
-def fold_awards(events: list[Any]) -> dict[UUID, AwardRow]:
+def fold_awards(events: list[Any], positions: list[int]) -> dict[UUID, AwardRow]:
     rows: dict[UUID, AwardRow] = {}
-    for event in events:
+    for event, position in zip(events, positions):
         if not isinstance(event, AWARD_EVENTS):
             continue
         row = rows.setdefault(event.originator_id, AwardRow())
         row.version = event.originator_version
         if isinstance(event, Award.FreeSpinsAwarded):
-            row.created = event
+            row.created, row.issued_position = event, position
         elif isinstance(event, Award.AwardSpinPlayed):
             row.spins_used += event.funding == "award"
             row.total_win += event.win
@@ -72,21 +73,24 @@ def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]
     cursor.execute(
         f"""
         INSERT INTO {table} AS a (award_id, player_id, promo_id, game_code, spins_awarded, bet_per_spin,
-            currency, issued_at, expires_at, spins_used, spins_forfeited, total_win, cancelled_at, expired_use_attempts, version)
+            currency, issued_at, expires_at, spins_used, spins_forfeited, total_win, cancelled_at, expired_use_attempts, version,
+            issued_position)
         SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::integer[], %b::numeric[], %b::text[],
             %b::timestamptz[], %b::timestamptz[], %b::integer[], %b::integer[], %b::numeric[], %b::timestamptz[],
-            %b::integer[], %b::bigint[])
+            %b::integer[], %b::bigint[], %b::bigint[])
         ON CONFLICT (award_id) DO UPDATE SET
             spins_used = a.spins_used + EXCLUDED.spins_used,
             spins_forfeited = a.spins_forfeited + EXCLUDED.spins_forfeited,
             total_win = a.total_win + EXCLUDED.total_win,
             cancelled_at = coalesce(EXCLUDED.cancelled_at, a.cancelled_at),
             expired_use_attempts = a.expired_use_attempts + EXCLUDED.expired_use_attempts,
-            version = EXCLUDED.version
+            version = EXCLUDED.version,
+            issued_position = coalesce(EXCLUDED.issued_position, a.issued_position)
         """,
         [ids, *[[created_field(r, name) for r in values] for name in created],
          [r.spins_used for r in values], [r.spins_forfeited for r in values], [r.total_win for r in values],
-         [r.cancelled_at for r in values], [r.expired_use_attempts for r in values], [r.version for r in values]],
+         [r.cancelled_at for r in values], [r.expired_use_attempts for r in values], [r.version for r in values],
+         [r.issued_position for r in values]],
     )
 
 
@@ -105,22 +109,37 @@ AWARD_COLUMNS = """
             expires_at timestamptz,
             cancelled_at timestamptz,
             expired_use_attempts integer NOT NULL DEFAULT 0,
-            version bigint NOT NULL DEFAULT 0
+            version bigint NOT NULL DEFAULT 0,
+            issued_position bigint
 """
+
+
+def award_columns_added(table: str) -> str:
+    """Adds the columns added to ``AWARD_COLUMNS`` since a table was first made (a rebuild fills them in).
+    Only when one is missing: an ALTER TABLE would otherwise wait, at every start, behind any long read."""
+    return f"""
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                           WHERE table_schema = current_schema() AND table_name = '{table}' AND column_name = 'issued_position') THEN
+                ALTER TABLE {table} ADD COLUMN issued_position bigint;
+            END IF;
+        END $$"""
 
 
 class AwardsView(View):
     name = "awards"
     tables = ("award_status",)
-    indexes = ("award_status_player", "award_status_promo")
+    indexes = ("award_status_player", "award_status_player_listed", "award_status_promo")
     ddl = """
         CREATE TABLE IF NOT EXISTS {p}award_status (""" + AWARD_COLUMNS + """        );
+        """ + award_columns_added("{p}award_status") + """;
         CREATE INDEX IF NOT EXISTS {p}award_status_player ON {p}award_status (player_id, issued_at);
+        CREATE INDEX IF NOT EXISTS {p}award_status_player_listed ON {p}award_status (player_id, issued_position);
         CREATE INDEX IF NOT EXISTS {p}award_status_promo ON {p}award_status (promo_id)
     """
 
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
-        write_awards(cursor, self.table("award_status"), fold_awards(events))
+        write_awards(cursor, self.table("award_status"), fold_awards(events, positions))
 
 
 class AwardsProjection(BatchProjection):
@@ -132,7 +151,7 @@ def award_status_sql(table: str = "award_status") -> str:
     """Selects an award's status fields as of ``%(now)s``: past its expiry, its unplayed spins are lost."""
     return f"""
         SELECT award_id, player_id, promo_id, game_code, spins_awarded, spins_used, bet_per_spin, currency, total_win,
-               issued_at, expires_at, cancelled_at,
+               issued_at, expires_at, cancelled_at, issued_position,
                CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
                     WHEN spins_used = spins_awarded THEN 'completed'
                     WHEN %(now)s >= expires_at THEN 'expired'

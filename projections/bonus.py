@@ -11,7 +11,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from domain.player import Player
-from projections.awards import AWARD_COLUMNS, AWARD_EVENTS, fold_awards, write_awards
+from projections.awards import AWARD_COLUMNS, AWARD_EVENTS, award_columns_added, fold_awards, write_awards
 from projections.source import plain
 from projections.view import BatchProjection, View
 
@@ -31,6 +31,7 @@ class BonusView(View):
         );
         CREATE UNIQUE INDEX IF NOT EXISTS {p}bonus_blocks_player_id ON {p}bonus_blocks (player_id);
         CREATE TABLE IF NOT EXISTS {p}bonus_awards (""" + AWARD_COLUMNS + """);
+        """ + award_columns_added("{p}bonus_awards") + """;
         CREATE INDEX IF NOT EXISTS {p}bonus_awards_player ON {p}bonus_awards (player_id)
     """
 
@@ -63,7 +64,7 @@ class BonusView(View):
                         FROM unnest(%b::uuid[], %b::jsonb[]) AS u(stream_id, block) WHERE b.stream_id = u.stream_id""",
                     [[i for i, _ in changed], [Jsonb(plain(block)) if block is not None else None for _, block in changed]],
                 )
-        write_awards(cursor, self.table("bonus_awards"), fold_awards(events))
+        write_awards(cursor, self.table("bonus_awards"), fold_awards(events, positions))
 
 
 class BonusProjection(BatchProjection):

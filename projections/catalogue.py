@@ -7,11 +7,13 @@ from eventsourcing.postgres import PostgresDatastore
 from projections.awards import AwardsProjection, AwardsView
 from projections.bonus import BonusProjection, BonusView
 from projections.event_index import EventIndexProjection, EventIndexView
+from projections.players import PlayersProjection, PlayersView
 from projections.promotions import PromotionsProjection, PromotionsView
 from projections.view import BatchProjection, View
 from projections.wallet import WalletProjection, WalletView
 
 PROJECTIONS: dict[str, tuple[type[BatchProjection], type[View]]] = {
+    "players": (PlayersProjection, PlayersView),
     "wallet": (WalletProjection, WalletView),
     "bonus": (BonusProjection, BonusView),
     "awards": (AwardsProjection, AwardsView),

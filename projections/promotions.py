@@ -17,7 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from domain.promotion import Promotion
-from projections.awards import AWARD_COLUMNS, AWARD_EVENTS, fold_awards, write_awards
+from projections.awards import AWARD_COLUMNS, AWARD_EVENTS, award_columns_added, fold_awards, write_awards
 from projections.view import BatchProjection, View
 
 PROMOTION_EVENTS = (Promotion.PromotionDefined, Promotion.PromotionUpdated, Promotion.PromotionEnded, Promotion.BudgetReserved)
@@ -51,6 +51,7 @@ class PromotionsView(View):
         );
         CREATE UNIQUE INDEX IF NOT EXISTS {p}promotion_totals_promo_id ON {p}promotion_totals (promo_id);
         CREATE TABLE IF NOT EXISTS {p}promotion_awards (""" + AWARD_COLUMNS + """);
+        """ + award_columns_added("{p}promotion_awards") + """;
         CREATE INDEX IF NOT EXISTS {p}promotion_awards_promo ON {p}promotion_awards (promo_id)
     """
 
@@ -89,7 +90,7 @@ class PromotionsView(View):
                  [r.budget_spins for r in values], [r.spins_reserved for r in values], [r.ended_at for r in values],
                  [r.version for r in values]],
             )
-        write_awards(cursor, self.table("promotion_awards"), fold_awards(events))
+        write_awards(cursor, self.table("promotion_awards"), fold_awards(events, positions))
 
 
 class PromotionsProjection(BatchProjection):

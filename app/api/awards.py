@@ -18,7 +18,7 @@ from app.schemas.awards import (
     batch_requests,
 )
 from app.schemas.common import PageArgsSchema, page_schema
-from app.services import ledger
+from app.services import ledger, services
 from domain.errors import DomainError
 from domain.requests import AwardRequest
 from domain.views import AwardOutcome
@@ -67,7 +67,7 @@ def _batch_item(index: int, result: AwardOutcome | DomainError | ApiError) -> di
 @require_scope("awards:read", "awards:write")
 @blp.response(200, AwardStatusSchema)
 def get_award(award_id: UUID) -> Any:
-    return ledger().get_award(award_id)
+    return services().get_award(award_id)
 
 
 @blp.route("/players/<extid:player_id>/awards", methods=["GET"])
@@ -75,7 +75,7 @@ def get_award(award_id: UUID) -> Any:
 @blp.arguments(PageArgsSchema(), location="query")
 @blp.response(200, AwardPageSchema, description="newest first")
 def list_player_awards(args: dict[str, Any], player_id: str) -> Any:
-    return ledger().list_player_awards(player_id, args.get("after"), args["limit"])
+    return services().list_player_awards(player_id, args.get("after"), args["limit"])
 
 
 @blp.route("/awards/<uuid:award_id>/cancel", methods=["POST"])

@@ -6,7 +6,7 @@ from app.auth import require_scope
 from app.http import Blueprint
 from app.schemas.players import PlayerProfileSchema, PlayerSchema, SelfExclusionRequestSchema, SelfExclusionSchema
 from app.schemas.wallet import FundsReceiptSchema, FundsRequestSchema
-from app.services import ledger
+from app.services import ledger, services
 from domain.requests import DEPOSIT, WITHDRAWAL, FundsRequest, PlayerProfile
 
 blp = Blueprint("players", __name__, url_prefix="/api/v1", description="Players: register, read, self-exclude")
@@ -26,7 +26,7 @@ def put_player(profile: PlayerProfile, player_id: str) -> Any:
 @require_scope("players:write", "awards:read")
 @blp.response(200, PlayerSchema)
 def get_player(player_id: str) -> Any:
-    return ledger().get_player(player_id)
+    return services().get_player(player_id)
 
 
 @blp.route("/players/<extid:player_id>/self-exclusion", methods=["POST"])
