@@ -249,7 +249,8 @@ def main() -> int:
         {"figure": "projection rebuild, slowest (events/s)", "value": round(min(figures.rebuild_events_per_second.values())),
          "limit": f">= 0.5 x raw = {0.5 * figures.raw_events_per_second:.0f}",
          "passed": min(figures.rebuild_events_per_second.values()) >= 0.5 * figures.raw_events_per_second,
-         "note": ", ".join(f"{name} {rate:,.0f}" for name, rate in figures.rebuild_events_per_second.items())},
+         "note": "store events gone through/s: " + ", ".join(f"{name} {rate:,.0f}" for name, rate in figures.rebuild_events_per_second.items())
+                 + "; own events applied/s: " + ", ".join(f"{name} {rate:,.0f}" for name, rate in figures.rebuild_applied_per_second.items())},
         {"figure": f"reconciliation of {figures.reconcile_events:,} events (s)", "value": round(figures.reconcile_seconds, 2),
          "limit": "<= 30", "passed": figures.reconcile_seconds <= 30 and figures.reconcile_events >= read_models.RECONCILE_EVENTS,
          "note": f"status {figures.reconcile_status}"},
