@@ -14,14 +14,12 @@ from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 
+from domain.award import ACTIVE
 from domain.errors import ValidationFailed
 from domain.ids import player_stream_id
 from domain.views import AwardStatus, Page, PlayerView
 from projections.awards import award_status_sql
 from projections.source import APPLICATION
-
-ACTIVE = "active"
-
 
 def _award(row: dict[str, Any]) -> AwardStatus:
     return AwardStatus(
@@ -46,21 +44,19 @@ class ReadModels:
         self.datastore = datastore
 
     def current_for(self, views: Sequence[str], streams: Iterable[UUID]) -> bool:
-        """Whether every one of ``views`` has applied the last event of every one of ``streams``."""
+        """Whether every one of ``views`` has applied the last event of every one of ``streams``: one query."""
+        reached = ", ".join(
+            f"(SELECT coalesce(max(notification_id), 0) FROM {view}_tracking WHERE application_name = %(app)s)" for view in views
+        )
         with self.datastore.get_connection() as conn:
-            needed = conn.execute(
-                """SELECT coalesce(max(last.notification_id), 0) AS needed FROM unnest(%s::uuid[]) AS s(id),
-                   LATERAL (SELECT notification_id FROM spinledger_events e WHERE e.originator_id = s.id
-                            ORDER BY originator_version DESC LIMIT 1) AS last""",
-                [list(streams)],
-            ).fetchone()["needed"]
-            for view in views:
-                reached = conn.execute(
-                    f"SELECT max(notification_id) AS reached FROM {view}_tracking WHERE application_name = %s", [APPLICATION]
-                ).fetchone()["reached"]
-                if (reached or 0) < needed:
-                    return False
-        return True
+            row = conn.execute(
+                f"""SELECT least({reached}) >= (
+                        SELECT coalesce(max(last.notification_id), 0) FROM unnest(%(streams)s::uuid[]) AS s(id),
+                        LATERAL (SELECT notification_id FROM spinledger_events e WHERE e.originator_id = s.id
+                                 ORDER BY originator_version DESC LIMIT 1) AS last) AS current""",
+                {"app": APPLICATION, "streams": list(streams)},
+            ).fetchone()
+        return bool(row["current"])
 
     def award(self, award_id: UUID, now: datetime) -> AwardStatus | None:
         with self.datastore.get_connection() as conn:

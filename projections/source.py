@@ -51,15 +51,6 @@ class EventSource:
         return Page(events, position)
 
 
-def json_scalar(value: Any) -> Any:
-    """``json.dumps``'s ``default``: the JSON form of the values events hold besides JSON's own."""
-    if isinstance(value, (Decimal, UUID)):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def plain(value: Any) -> Any:
     """A JSON-ready copy: money as two-decimal strings, instants as ISO-8601, ids as strings."""
     if isinstance(value, Decimal):
