@@ -132,7 +132,8 @@ class AwardsView(View):
     indexes = ("award_status_player", "award_status_player_listed", "award_status_promo")
     ddl = """
         CREATE TABLE IF NOT EXISTS {p}award_status (""" + AWARD_COLUMNS + """        );
-        """ + award_columns_added("{p}award_status") + """;
+        """ + award_columns_added("{p}award_status")
+    query_indexes_ddl = """
         CREATE INDEX IF NOT EXISTS {p}award_status_player ON {p}award_status (player_id, issued_at);
         CREATE INDEX IF NOT EXISTS {p}award_status_player_listed ON {p}award_status (player_id, issued_position);
         CREATE INDEX IF NOT EXISTS {p}award_status_promo ON {p}award_status (promo_id)

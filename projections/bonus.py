@@ -31,7 +31,8 @@ class BonusView(View):
         );
         CREATE UNIQUE INDEX IF NOT EXISTS {p}bonus_blocks_player_id ON {p}bonus_blocks (player_id);
         CREATE TABLE IF NOT EXISTS {p}bonus_awards (""" + AWARD_COLUMNS + """);
-        """ + award_columns_added("{p}bonus_awards") + """;
+        """ + award_columns_added("{p}bonus_awards")
+    query_indexes_ddl = """
         CREATE INDEX IF NOT EXISTS {p}bonus_awards_player ON {p}bonus_awards (player_id)
     """
 

@@ -22,9 +22,10 @@ PROJECTIONS: dict[str, tuple[type[BatchProjection], type[View]]] = {
 }
 
 
-def build(datastore: PostgresDatastore, name: str, *, prefix: str = "") -> BatchProjection:
-    """The projection ``name`` on its view, the view's tables created if they are not yet."""
+def build(datastore: PostgresDatastore, name: str, *, prefix: str = "", query_indexes: bool = True) -> BatchProjection:
+    """The projection ``name`` on its view, the view's tables (and, unless told not to, the indexes only its
+    reads use) created if they are not yet."""
     projection_class, view_class = PROJECTIONS[name]
-    view = view_class(datastore, prefix=prefix)
+    view = view_class(datastore, prefix=prefix, query_indexes=query_indexes)
     view.create_table()
     return projection_class(view)

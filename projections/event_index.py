@@ -1,15 +1,18 @@
 """The event index for compliance: one row per event, with its position, type, stream, version, time, the
 player, promotion and award it concerns, and the event itself as JSONB.
 
-Only some events name their player or promotion; the view remembers, per stream, what its first event
-said (``event_index_streams``), so that every later event of the stream is indexed under them too. An
-award's events are indexed under the award; a spin or a block of an award's under it too.
+Only some events name their player or promotion, but every stream's first event names what the stream
+belongs to (a player, a promotion, an award's player and promotion): every later event of a stream is
+indexed under what its first row says (found by ``event_index_stream_first``). An award's events are
+indexed under the award; a spin or a block of an award's under it too.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +22,6 @@ from psycopg.rows import DictRow
 
 from projections.view import BatchProjection, View
 
-STATE_FIELDS_LEFT_OUT = ("timestamp", "originator_topic")  # the row's own columns say them
 # The library's transcoder writes a value of a non-JSON type as {"_type_": ..., "_data_": "..."}; the index
 # holds the value itself, as the API shows it: money as a decimal string, an instant in ISO-8601, an id as a UUID.
 WRAPPED = re.compile(rb'\{"_type_":"(decimal_str|datetime_iso|uuid_hex)","_data_":"([^"]*)"\}')
@@ -37,23 +39,21 @@ def unwrapped(state: bytes) -> str:
     return WRAPPED.sub(_unwrapped, state).decode()
 
 
-def named_entities(topic: str, stream_id: UUID, state: dict[str, Any]) -> dict[str, Any]:
-    """The player, promotion and award an event names itself."""
+def award_named(topic: str, stream_id: UUID, state: dict[str, Any]) -> str | None:
+    """The award an event concerns: its own stream's, or the one a player's spin or block was funded by."""
     kind = topic.partition(":")[2].split(".")[0]
-    found = {"player_id": state.get("player_id"), "promo_id": state.get("promo_id"), "award_id": None}
     if kind == "Award":
-        found["award_id"] = str(stream_id)
-    elif kind == "Player" and "award_id" in state:
-        found["award_id"] = state["award_id"]
-    elif kind == "Player" and isinstance(state.get("spin"), dict):
-        found["award_id"] = state["spin"].get("award_id")
-    return found
+        return str(stream_id)
+    if kind == "Player":
+        spin = state.get("spin")
+        return state.get("award_id") or (spin.get("award_id") if isinstance(spin, dict) else None)
+    return None
 
 
 class EventIndexView(View):
     name = "event_index"
-    tables = ("event_index", "event_index_streams")
-    indexes = ("event_index_player", "event_index_promo", "event_index_award", "event_index_type", "event_index_time")
+    tables = ("event_index",)
+    indexes = ("event_index_stream_first", "event_index_player", "event_index_promo", "event_index_award", "event_index_type", "event_index_time")
     ddl = """
         CREATE TABLE IF NOT EXISTS {p}event_index (
             position bigint PRIMARY KEY,
@@ -66,56 +66,75 @@ class EventIndexView(View):
             award_id text,
             payload jsonb NOT NULL
         );
+        CREATE UNIQUE INDEX IF NOT EXISTS {p}event_index_stream_first ON {p}event_index (stream_id) WHERE version = 1;
+        DROP TABLE IF EXISTS {p}event_index_streams  -- what the first rows remembered before the index above
+    """
+    query_indexes_ddl = """
         CREATE INDEX IF NOT EXISTS {p}event_index_player ON {p}event_index (player_id, position);
         CREATE INDEX IF NOT EXISTS {p}event_index_promo ON {p}event_index (promo_id, position);
         CREATE INDEX IF NOT EXISTS {p}event_index_award ON {p}event_index (award_id, position);
         CREATE INDEX IF NOT EXISTS {p}event_index_type ON {p}event_index (type, position);
-        CREATE INDEX IF NOT EXISTS {p}event_index_time ON {p}event_index (occurred_at, position);
-        CREATE TABLE IF NOT EXISTS {p}event_index_streams (
-            stream_id uuid PRIMARY KEY,
-            player_id text,
-            promo_id text
-        )
+        CREATE INDEX IF NOT EXISTS {p}event_index_time ON {p}event_index (occurred_at, position)
     """
 
-    def write(self, cursor: Cursor[DictRow], events: list[Notification], positions: list[int]) -> None:
-        streams = list({event.originator_id for event in events})
-        known: dict[UUID, dict[str, Any]] = {
-            row["stream_id"]: row
-            for row in cursor.execute(
-                f"SELECT * FROM {self.table('event_index_streams')} WHERE stream_id = ANY(%s)", [streams]
-            ).fetchall()
-        }
-        new_streams: dict[UUID, dict[str, Any]] = {}
-        rows = []
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # What the first events of recently seen streams named, so that most batches need not ask the table.
+        self.streams_seen: dict[UUID, tuple[str | None, str | None]] = {}
+
+    def prepare(self, events: list[Notification]) -> list[IndexEntry]:  # type: ignore[override]
+        entries = []
         for event in events:
-            text = unwrapped(event.state)
-            state = json.loads(text)
-            named = named_entities(event.topic, event.originator_id, state)
-            remembered = known.get(event.originator_id) or new_streams.get(event.originator_id) or {}
-            entities = {k: named[k] or remembered.get(k) for k in ("player_id", "promo_id", "award_id")}
-            if event.originator_id not in known and event.originator_id not in new_streams and (named["player_id"] or named["promo_id"]):
-                new_streams[event.originator_id] = {"player_id": named["player_id"], "promo_id": named["promo_id"]}
-            rows.append((
-                event.id, event.topic.rsplit(".", 1)[-1], event.originator_id, event.originator_version, state["timestamp"],
-                entities["player_id"], entities["promo_id"], entities["award_id"], text,
-            ))
-        if new_streams:
-            ids = list(new_streams)
-            cursor.execute(
-                f"""INSERT INTO {self.table("event_index_streams")} SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[])
-                    ON CONFLICT (stream_id) DO NOTHING""",
-                [ids, *[[new_streams[i][k] for i in ids] for k in ("player_id", "promo_id")]],
-            )
-        columns = list(zip(*rows))
-        cursor.execute(
-            f"""INSERT INTO {self.table("event_index")}
-                SELECT position, type, stream_id, version, occurred_at::timestamptz, player_id, promo_id, award_id,
-                       payload::jsonb - %b::text[]
-                FROM unnest(%b::bigint[], %b::text[], %b::uuid[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
-                     AS u(position, type, stream_id, version, occurred_at, player_id, promo_id, award_id, payload)""",
-            [list(STATE_FIELDS_LEFT_OUT), *[list(column) for column in columns]],
-        )
+            payload = unwrapped(event.state)
+            state = json.loads(payload)
+            # COPY's text format: tab-separated, backslash-escaped, \N for null. The payload is JSON as the store
+            # wrote it (control characters escaped), so only its backslashes need doubling.
+            head = f"{event.id}\t{copy_text(event.topic.rsplit('.', 1)[-1])}\t{event.originator_id.hex}\t{event.originator_version}\t{state['timestamp']}"
+            tail = f"{copy_text(award_named(event.topic, event.originator_id, state))}\t{payload.replace(chr(92), chr(92) * 2)}"
+            entries.append(IndexEntry(event.originator_id, event.originator_version, state.get("player_id"), state.get("promo_id"), head, tail))
+        return entries
+
+    def write(self, cursor: Cursor[DictRow], events: list[IndexEntry], positions: list[int]) -> None:  # type: ignore[override]
+        first = {e.stream_id: (e.player_id, e.promo_id) for e in events if e.version == 1}
+        unknown = list({e.stream_id for e in events if e.stream_id not in first and e.stream_id not in self.streams_seen})
+        if unknown:
+            for row in cursor.execute(
+                f"SELECT stream_id, player_id, promo_id FROM {self.table('event_index')} WHERE stream_id = ANY(%b::uuid[]) AND version = 1",
+                [unknown],
+            ):
+                self.streams_seen[row["stream_id"]] = (row["player_id"], row["promo_id"])
+        if len(self.streams_seen) > STREAMS_REMEMBERED:
+            self.streams_seen.clear()
+        self.streams_seen.update(first)
+        lines = []
+        for e in events:
+            player, promo = self.streams_seen.get(e.stream_id, (None, None))
+            lines.append(f"{e.head}\t{copy_text(e.player_id or player)}\t{copy_text(e.promo_id or promo)}\t{e.tail}\n")
+        columns = "position, type, stream_id, version, occurred_at, player_id, promo_id, award_id, payload"
+        with cursor.copy(f"COPY {self.table('event_index')} ({columns}) FROM STDIN") as copy:
+            copy.write("".join(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """An event made ready for COPY, but for the player and promotion its stream may have to say."""
+
+    stream_id: UUID
+    version: int
+    player_id: str | None  # as the event itself names them
+    promo_id: str | None
+    head: str  # the COPY fields before the player's: position, type, stream, version, time
+    tail: str  # and those after the promotion's: award, payload
+
+
+STREAMS_REMEMBERED = 200_000
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@functools.lru_cache(maxsize=65536)  # the same types, players and promotions come back again and again
+def copy_text(value: str | None) -> str:
+    """A value as a field of COPY's text format."""
+    return "\\N" if value is None else value.translate(COPY_ESCAPES)
 
 
 class EventIndexProjection(BatchProjection):

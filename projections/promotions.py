@@ -51,7 +51,8 @@ class PromotionsView(View):
         );
         CREATE UNIQUE INDEX IF NOT EXISTS {p}promotion_totals_promo_id ON {p}promotion_totals (promo_id);
         CREATE TABLE IF NOT EXISTS {p}promotion_awards (""" + AWARD_COLUMNS + """);
-        """ + award_columns_added("{p}promotion_awards") + """;
+        """ + award_columns_added("{p}promotion_awards")
+    query_indexes_ddl = """
         CREATE INDEX IF NOT EXISTS {p}promotion_awards_promo ON {p}promotion_awards (promo_id)
     """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
-from projections.source import APPLICATION, EventSource, Page
+from projections.source import APPLICATION, EventSource
 from projections.view import BatchProjection
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,13 @@ class Progress:
     restarts: int = 0
     last_error: str | None = None
     caught_up_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    events: list[Any]  # what ``View.prepare`` made of a page's events
+    positions: list[int]  # their notification ids
+    position: int  # the page's position
 
 
 def position_of(projection: BatchProjection) -> int:
@@ -55,12 +63,12 @@ def catch_up(projection: BatchProjection, source: EventSource, head: int | None 
              progress: Callable[[int], None] | None = None, batch: int = BATCH) -> None:
     """Applies every event up to ``head`` (the current head by default), from the projection's stored position.
 
-    The next page is read and decoded in a thread of its own while the current one is written, so reading
-    (here and in the server) overlaps writing (mostly the server's work). For one applier at a time: a
+    The next page is read, decoded and prepared (``View.prepare``) in a thread of its own while the current
+    one is written, so that this work overlaps the server's. For one applier at a time: a
     rebuild, or a projection no worker runs; the worker's loop steps with ``catch_up_step``.
     """
     head = source.head() if head is None else head
-    pages: queue.Queue[tuple[int, Page] | BaseException | None] = queue.Queue(maxsize=2)
+    pages: queue.Queue[tuple[int, Prepared] | BaseException | None] = queue.Queue(maxsize=2)
     stopping = threading.Event()
 
     def read_ahead() -> None:
@@ -68,25 +76,32 @@ def catch_up(projection: BatchProjection, source: EventSource, head: int | None 
             position = position_of(projection)
             while position < head and not stopping.is_set():
                 page = source.read(position, min(head, position + WINDOW), batch, projection.topics, projection.decoded)
-                _put(pages, (position, page), stopping)
+                prepared = Prepared(projection.view.prepare([event for event, _ in page.events]),
+                                    [tracking.notification_id for _, tracking in page.events], page.position)
+                _put(pages, (position, prepared), stopping)
                 position = page.position
             _put(pages, None, stopping)
         except BaseException as error:  # handed to the applying thread, which raises it
             _put(pages, error, stopping)
 
     reader = threading.Thread(target=read_ahead, name=f"read-ahead-{projection.name}", daemon=True)
+    # The applying thread gives up the GIL on every round trip to the server, and by default waits up to 5 ms
+    # to get it back from the busy reading thread: a few such waits per batch added a third to a rebuild.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, 0.0005))
     reader.start()
     try:
         while (item := pages.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
-            before, page = item
-            projection.process_batch(page.events, Tracking(APPLICATION, page.position))
+            before, prepared = item
+            projection.process_prepared(prepared.events, prepared.positions, Tracking(APPLICATION, prepared.position))
             if progress:
-                progress(page.position - before)
+                progress(prepared.position - before)
     finally:
         stopping.set()
         reader.join()
+        sys.setswitchinterval(switch_interval)
 
 
 def _put(pages: queue.Queue[Any], item: Any, stopping: threading.Event) -> None:

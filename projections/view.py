@@ -23,29 +23,49 @@ class View(PostgresTrackingRecorder):
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]  # the view's own tables, replaced by a rebuild
     indexes: ClassVar[tuple[str, ...]]  # their secondary indexes (a rebuild renames them too)
-    ddl: ClassVar[str]  # creates both, ``{p}`` standing for the tables' prefix
+    ddl: ClassVar[str]  # creates the tables and their unique indexes, ``{p}`` standing for the tables' prefix
+    # Creates the indexes only reads use (writes look rows up by primary key): a rebuild builds them once its
+    # tables are full, which is several times cheaper than keeping them up to date row by row.
+    query_indexes_ddl: ClassVar[str] = ""
 
-    def __init__(self, datastore: PostgresDatastore, *, prefix: str = ""):
+    def __init__(self, datastore: PostgresDatastore, *, prefix: str = "", query_indexes: bool = True):
         super().__init__(datastore, tracking_table_name=f"{prefix}{self.name}_tracking")
         self.prefix = prefix
         self.sql_create_statements.append(SQL(self.ddl.format(p=prefix)))  # type: ignore[arg-type]
+        if query_indexes and self.query_indexes_ddl:
+            self.sql_create_statements.append(SQL(self.query_indexes_ddl.format(p=prefix)))  # type: ignore[arg-type]
+
+    def create_query_indexes(self) -> None:
+        if self.query_indexes_ddl:
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(self.query_indexes_ddl.format(p=self.prefix))
 
     def table(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
     def apply(self, events: Sequence[tuple[Any, Tracking]], position: Tracking) -> None:
         """Writes what ``events`` change, and ``position``, in one transaction."""
+        self.apply_prepared(self.prepare([event for event, _ in events]), [tracking.notification_id for _, tracking in events], position)
+
+    def prepare(self, events: list[Any]) -> list[Any]:
+        """The part of handling a batch that needs no database (decoding, formatting); ``write`` takes what
+        it returns. A rebuild calls it in its reading thread, so that it overlaps writing the batch before."""
+        return events
+
+    def apply_prepared(self, prepared: list[Any], positions: list[int], position: Tracking) -> None:
+        """Writes a prepared batch (the events at ``positions``), and ``position``, in one transaction."""
         with self.datastore.transaction(commit=True) as cursor:
             # A view is derived data: after a crash, a batch not yet flushed is simply applied again, from the
             # position committed with it, so its commit need not wait for the disk.
             cursor.execute("SET LOCAL synchronous_commit = off")
-            if events:
-                self.write(cursor, [event for event, _ in events], [tracking.notification_id for _, tracking in events])
+            if prepared:
+                self.write(cursor, prepared, positions)
             self._insert_tracking(cursor, position)
 
     @abstractmethod
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
-        """Folds the events (at these notification ids) into rows and writes them; ``apply`` writes the tracking."""
+        """Folds the (prepared) events at these notification ids into rows and writes them; ``apply`` writes
+        the tracking."""
 
     def all_table_names(self) -> list[str]:
         return [self.table(name) for name in self.tables] + [self.tracking_table_name]
@@ -64,3 +84,7 @@ class BatchProjection(Projection[View]):
 
     def process_batch(self, events: Sequence[tuple[Any, Tracking]], position: Tracking) -> None:
         self.view.apply(events, position)
+
+    def process_prepared(self, prepared: list[Any], positions: list[int], position: Tracking) -> None:
+        """A batch already through ``view.prepare``."""
+        self.view.apply_prepared(prepared, positions, position)
