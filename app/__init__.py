@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
+from app.audit import AuditLog, install_audit_hooks
 from app.auth import Keyring
 from app.config import Settings
 from app.errors import register_error_handlers
@@ -60,14 +61,17 @@ def create_app(
     )
     app.json.sort_keys = False
     sessions = SessionStore(ledger.recorder.datastore)
+    audit = AuditLog(ledger.recorder.datastore)
     if settings.database_url:
         with schema_lock(settings.database_url):
             sessions.create_table()
+            audit.create_table()
             for name in PROJECTIONS:  # the views' tables, so reads never meet a missing one (the worker fills them)
                 build(ledger.recorder.datastore, name)
     app.extensions["spinledger"] = Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
         random_bytes=random_bytes, sessions=sessions, read_models=ReadModels(ledger.recorder.datastore),
+        audit=audit,
     )
     app.url_map.converters["extid"] = ExternalIdConverter
     app.url_map.strict_slashes = False
@@ -81,11 +85,12 @@ def create_app(
     api.register_field(StrictInteger, "integer", None)
     api.register_field(Text, "string", None)
 
-    from app.api import awards, game, ops, players, promotions, reconciliation, sessions as session_routes
+    from app.api import audit as audit_routes, awards, compliance, game, ops, players, promotions, reconciliation, sessions as session_routes
 
-    for module in (players, promotions, awards, session_routes, game, reconciliation, ops):
+    for module in (players, promotions, awards, session_routes, game, reconciliation, compliance, audit_routes, ops):
         api.register_blueprint(module.blp)
 
+    install_audit_hooks(app)  # first: its timer starts before, and its row is written after, the other hooks
     install_request_hooks(app)
     register_error_handlers(app)
     return app

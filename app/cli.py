@@ -1,5 +1,5 @@
 """The ``spinledger`` command: ``serve`` (gunicorn), ``worker`` (projections and scheduler), ``run``
-(development: both, on an embedded PostgreSQL), ``projections rebuild``, ``reconcile``, ``rtp``."""
+(development: both, on an embedded PostgreSQL), ``projections rebuild``, ``reconcile``, ``events export``, ``audit purge``, ``rtp``."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Iterator, TypeVar
 
 from app import gunicorn_hooks
+from app.audit_cli import add_audit_commands, audit_command
 from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
 
 WSGI_TARGET = "app.wsgi:application"
+T = TypeVar("T")
 
 
 def serve(settings: Settings, target: str = WSGI_TARGET) -> None:
@@ -148,6 +151,52 @@ def reconcile_now(settings: Settings, as_of: str | None) -> int:
     return 1 if report["status"] == "drift" else 0
 
 
+def export_events(settings: Settings, args: argparse.Namespace) -> int:
+    """Writes the selected events, in position order, as JSON Lines or CSV to a file or stdout, with a
+    progress bar; the same selection and format as GET /api/v1/events/export."""
+    from marshmallow import ValidationError
+    from tqdm import tqdm
+
+    from app.event_export import FORMATS
+    from app.schemas.compliance import ExportArgsSchema
+    from app.worker import datastore_for
+    from projections.event_history import EventHistory
+
+    if not settings.database_url:
+        print("spinledger: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    query = {"player_id": args.player_id, "promo_id": args.promo_id, "award_id": args.award_id, "type": args.type,
+             "from": args.since, "to": args.until, "after": args.after, "format": args.format}
+    try:
+        parsed = ExportArgsSchema().load({k: v for k, v in query.items() if v is not None})
+    except ValidationError as error:
+        for name, problems in error.normalized_messages().items():
+            print(f"spinledger: --{name.replace('_', '-')}: {' '.join(map(str, problems))}", file=sys.stderr)
+        return 2
+    datastore = datastore_for(settings.database_url)
+    history = EventHistory(datastore)
+    lines, _ = FORMATS[parsed["format"]]
+    out = sys.stdout if args.output == "-" else open(args.output, "w", newline="", encoding="utf-8")
+    try:
+        total = history.count(parsed["selection"], parsed["after"])
+        with tqdm(total=total, unit="event", unit_scale=True, desc="export", file=sys.stderr) as bar:
+            for line in lines(_counted(history.stream(parsed["selection"], parsed["after"]), bar.update)):
+                out.write(line)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        datastore.close()
+    if args.output != "-":
+        print(f"{total} events written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _counted(rows: Iterator[T], update: Callable[[int], object]) -> Iterator[T]:
+    for row in rows:
+        update(1)
+        yield row
+
+
 def positive_or_zero(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -169,9 +218,22 @@ def main(argv: list[str] | None = None) -> int:
     rebuild_parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(PROJECTIONS) + " (default: all)")
     reconcile_parser = commands.add_parser("reconcile", help="compare the read models with the events now; exit 1 on an alert")
     reconcile_parser.add_argument("--as-of", help="evaluate expiry and liability at this UTC instant (default: now)")
+    events_parser = commands.add_parser("events", help="compliance: the event history")
+    event_commands = events_parser.add_subparsers(dest="events_command", required=True)
+    export_parser = event_commands.add_parser("export", help="write the selected events as JSON Lines or CSV, with a progress bar")
+    export_parser.add_argument("--player-id")
+    export_parser.add_argument("--promo-id")
+    export_parser.add_argument("--award-id")
+    export_parser.add_argument("--type", action="append", help="an event type; repeat for several")
+    export_parser.add_argument("--from", dest="since", metavar="INSTANT", help="events at or after this UTC instant, e.g. 2026-11-01T00:00:00Z")
+    export_parser.add_argument("--to", dest="until", metavar="INSTANT", help="events before this UTC instant")
+    export_parser.add_argument("--after", help="only events past this position (to resume an export)")
+    export_parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export_parser.add_argument("--output", "-o", default="-", help="the file to write (default: standard output)")
     rtp_parser = commands.add_parser("rtp", help="the game's exact RTP and its statistics, confirmed by Monte Carlo")
     rtp_parser.add_argument("--spins", type=positive_or_zero, default=10_000_000, help="Monte Carlo base spins (0: none; default 10,000,000)")
     rtp_parser.add_argument("--seed", type=int, default=None, help="seed of the Monte Carlo generator, to repeat a run")
+    add_audit_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "rtp":
         return rtp(args.spins, args.seed)
@@ -191,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         return rebuild_projections(settings, args.names)
     if args.command == "reconcile":
         return reconcile_now(settings, args.as_of)
+    if args.command == "events":
+        return export_events(settings, args)
+    if args.command == "audit":
+        return audit_command(settings, args)
     return run(settings)
 
 

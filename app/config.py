@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 
+MAX_RETENTION_DAYS = 366
+
+
 class ConfigError(ValueError):
     """An environment variable holds a value the service cannot use; the message names it."""
 
@@ -32,6 +35,8 @@ class Settings:
     drift_alert_pct: Decimal = Decimal("0.5")
     alert_webhook_url: str | None = None
     alert_webhook_secret: str = ""
+    audit_raw_retention_days: int = 90
+    audit_purge_cron: str = "30 3 * * *"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,10 +55,12 @@ class Settings:
             projection_poll_seconds=_seconds(env, "PROJECTION_POLL_SECONDS", 1.0),
             ready_max_lag_seconds=_positive(env, "READY_MAX_LAG_SECONDS", 300),
             read_wait_seconds=_seconds(env, "READ_WAIT_SECONDS", 0.25, zero_allowed=True, most=60),
-            reconcile_cron=_cron(env.get("RECONCILE_CRON") or "0 2 * * *"),
+            reconcile_cron=_cron(env, "RECONCILE_CRON", "0 2 * * *"),
             drift_alert_pct=_percent(env, "DRIFT_ALERT_PCT", Decimal("0.5")),
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
             alert_webhook_secret=env.get("ALERT_WEBHOOK_SECRET", ""),
+            audit_raw_retention_days=_retention_days(env, "AUDIT_RAW_RETENTION_DAYS", 90),
+            audit_purge_cron=_cron(env, "AUDIT_PURGE_CRON", "30 3 * * *"),
         )
 
 
@@ -83,13 +90,14 @@ def _seconds(env: Mapping[str, str], name: str, default: float, *, zero_allowed:
     return value
 
 
-def _cron(expression: str) -> str:
+def _cron(env: Mapping[str, str], name: str, default: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
+    expression = env.get(name) or default
     try:
         CronTrigger.from_crontab(expression, timezone="UTC")
     except ValueError as error:
-        raise ConfigError(f"RECONCILE_CRON must be a crontab expression such as '0 2 * * *': {error}") from None
+        raise ConfigError(f"{name} must be a crontab expression such as {default!r}: {error}") from None
     return expression
 
 
@@ -110,6 +118,14 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value == 0:
         raise ConfigError(f"{name} must be at least 1")
+    return value
+
+
+def _retention_days(env: Mapping[str, str], name: str, default: int) -> int:
+    """Raw bodies cannot outlive their rows, which are deleted after 12 months."""
+    value = _positive(env, name, default)
+    if value > MAX_RETENTION_DAYS:
+        raise ConfigError(f"{name} must be at most {MAX_RETENTION_DAYS} (audit rows are deleted after 12 months), got {value}")
     return value
 
 

@@ -1,7 +1,9 @@
-"""The worker's scheduled jobs (APScheduler 3): the nightly reconciliation on ``RECONCILE_CRON``, in UTC.
+"""The worker's scheduled jobs (APScheduler 3), in UTC: the nightly reconciliation on ``RECONCILE_CRON``,
+and the audit log's purge on ``AUDIT_PURGE_CRON``.
 
-Every worker may run the scheduler: the run itself takes a PostgreSQL advisory lock, so when two fire
-at once one reconciles and the other logs that it found a run in progress.
+Every worker may run the scheduler: the reconciliation takes a PostgreSQL advisory lock, so when two fire
+at once one reconciles and the other logs that it found a run in progress; two purges at once only find
+less to do.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from app.audit import Purged
+from app.config import Settings
 from app.errors import ApiError
 
 logger = logging.getLogger(__name__)
 RECONCILE_JOB = "reconcile"
+AUDIT_PURGE_JOB = "audit-purge"
 
 
 def nightly_reconciliation(reconcile: Callable[[], dict]) -> Callable[[], None]:
@@ -31,7 +36,23 @@ def nightly_reconciliation(reconcile: Callable[[], dict]) -> Callable[[], None]:
     return job
 
 
-def make_scheduler(cron: str, reconcile: Callable[[], dict]) -> BackgroundScheduler:
+def scheduled_audit_purge(purge: Callable[[], Purged]) -> Callable[[], None]:
+    def job() -> None:
+        try:
+            purged = purge()
+            logger.info("audit log purged: bodies of %d calls, %d calls deleted", purged.bodies_purged, purged.rows_deleted)
+        except Exception:
+            logger.exception("audit log purge failed")
+
+    return job
+
+
+def make_scheduler(
+    cron: str, reconcile: Callable[[], dict],
+    purge: Callable[[], Purged] | None = None, purge_cron: str = Settings.audit_purge_cron,
+) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
     scheduler.add_job(nightly_reconciliation(reconcile), CronTrigger.from_crontab(cron, timezone="UTC"), id=RECONCILE_JOB)
+    if purge is not None:
+        scheduler.add_job(scheduled_audit_purge(purge), CronTrigger.from_crontab(purge_cron, timezone="UTC"), id=AUDIT_PURGE_JOB)
     return scheduler

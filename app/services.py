@@ -9,6 +9,7 @@ from uuid import UUID
 
 from flask import current_app
 
+from app.audit import AuditLog
 from app.auth import Keyring
 from app.config import Settings
 from app.errors import ApiError
@@ -17,7 +18,9 @@ from domain.clock import Clock, RandomBytes
 from domain.ids import player_stream_id, uuid7
 from domain.ledger import SpinLedger
 from domain.slot.crystal_forge import CRYSTAL_FORGE
-from domain.views import AwardStatus, Page, PlayerView
+from domain.errors import SpinNotFound
+from domain.views import AwardStatus, Page, PlayerView, SpinRecord
+from projections.event_history import EventHistory
 from projections.queries import ReadModels
 
 AWARD_VIEWS = ("awards",)
@@ -38,6 +41,7 @@ class Services:
     random_bytes: RandomBytes
     sessions: SessionStore
     read_models: ReadModels
+    audit: AuditLog
 
     def get_award(self, award_id: UUID) -> AwardStatus:
         now = self.clock.now()
@@ -52,6 +56,18 @@ class Services:
     def get_player(self, player_id: str) -> PlayerView:
         found = self.read_models.player(player_id, self.clock.now()) if self._player_views_current(PLAYER_VIEWS, player_id) else None
         return found if found is not None else self.ledger.get_player(player_id)
+
+    def find_spin(self, spin_id: str) -> SpinRecord:
+        """A spin found through the event index, read from the event store. A spin the index has not reached
+        yet is waited for, up to ``READ_WAIT_SECONDS``, as long as the index is behind the store."""
+        history = EventHistory(self.ledger.recorder.datastore)
+        head = self.ledger.recorder.max_notification_id() or 0
+        deadline = time.monotonic() + self.settings.read_wait_seconds
+        while (found := history.spin_event(spin_id)) is None:
+            if history.indexed_up_to() >= head or time.monotonic() >= deadline:
+                raise SpinNotFound(f"no spin {spin_id}" + ("" if history.indexed_up_to() >= head else " (the event index is catching up: retry)"))
+            time.sleep(0.01)
+        return self.ledger.spin_record(spin_id, *found)
 
     def _player_views_current(self, views: tuple[str, ...], player_id: str) -> bool:
         """A player's stream moves with every award granted and spin played; an open award's own stream

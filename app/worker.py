@@ -1,7 +1,9 @@
-"""``spinledger worker``: the projections and the scheduler (the nightly reconciliation) in one process."""
+"""``spinledger worker``: the projections and the scheduler (the nightly reconciliation, the daily audit log
+purge) in one process."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -10,6 +12,7 @@ import threading
 from eventsourcing.postgres import PostgresDatastore
 
 from app import create_app
+from app.audit import purge_now
 from app.config import Settings
 from app.database import eventsourcing_env
 from app.eventstore import open_ledger, schema_lock
@@ -40,13 +43,17 @@ def run_worker(settings: Settings) -> int:
         projections = [build(datastore, name) for name in PROJECTIONS]
     worker = ProjectionWorker(datastore, projections, poll_seconds=settings.projection_poll_seconds)
     app = create_app(settings)
-    scheduler = make_scheduler(settings.reconcile_cron, app.extensions["spinledger"].reconcile)
+    services = app.extensions["spinledger"]
+    scheduler = make_scheduler(
+        settings.reconcile_cron, services.reconcile, functools.partial(purge_now, services), settings.audit_purge_cron
+    )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     worker.start()
     scheduler.start()
-    logger.info("worker running: projections %s; reconciliation on %r (UTC)", ", ".join(PROJECTIONS), settings.reconcile_cron)
+    logger.info("worker running: projections %s; reconciliation on %r, audit log purge on %r (UTC)",
+                ", ".join(PROJECTIONS), settings.reconcile_cron, settings.audit_purge_cron)
     stopping.wait()
     logger.info("worker stopping")
     scheduler.shutdown(wait=True)

@@ -128,3 +128,11 @@ class AwardNotActive(DomainError):
 
 class RunNotFound(DomainError):
     code = "RUN_NOT_FOUND"
+
+
+class SpinNotFound(DomainError):
+    code = "SPIN_NOT_FOUND"
+
+
+class GameVersionUnavailable(DomainError):
+    code = "GAME_VERSION_UNAVAILABLE"

@@ -9,6 +9,9 @@ from domain.slot.definition import SlotGame
 
 GAMES: dict[str, SlotGame] = {CRYSTAL_FORGE.code: CRYSTAL_FORGE}
 GAME_CODES = frozenset(GAMES)
+# Every version ever certified, by code and version: a spin is replayed with the version that played it,
+# so a new version is added here beside its predecessors, never in place of them.
+GAME_VERSIONS: dict[tuple[str, str], SlotGame] = {(game.code, game.version): game for game in (CRYSTAL_FORGE,)}
 
 
 def is_valid_bet(game_code: str, bet: Decimal) -> bool:

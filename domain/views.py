@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from domain.award import Award
 from domain.ids import event_id_for
@@ -191,3 +192,46 @@ class GameState:
     block: dict[str, Any] | None
     last_spin: SpinView | None
     free_spin_awards: list[AwardStatus]
+
+
+@dataclass(frozen=True)
+class SpinRecord:
+    """A settled spin as the event store holds it: the ``SpinSettled`` event of a player's stream."""
+
+    spin_id: str
+    event_id: UUID
+    player_id: str
+    stream_id: UUID
+    version: int
+    settled_at: datetime
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SpinReplay:
+    spin: SpinRecord
+    recomputed: dict[str, Any]
+    mismatches: list[str]
+
+    @property
+    def matches(self) -> bool:
+        return not self.mismatches
+
+
+@dataclass(frozen=True)
+class GameRound:
+    """One game: a cash or award spin, or a spin that triggered free spins together with its whole block."""
+
+    round_id: str  # the spin's id, or the block's
+    funding: str  # of the spin that opened it: cash | award
+    award_id: str | None
+    block_id: str | None
+    complete: bool  # false while a block is still in play
+    currency: str
+    started_at: datetime
+    ended_at: datetime
+    balance_start: Decimal
+    balance_end: Decimal
+    bet: Decimal  # taken from the cash balance
+    total_win: Decimal
+    spins: list[dict[str, Any]]  # oldest first

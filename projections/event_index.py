@@ -53,7 +53,7 @@ def award_named(topic: str, stream_id: UUID, state: dict[str, Any]) -> str | Non
 class EventIndexView(View):
     name = "event_index"
     tables = ("event_index",)
-    indexes = ("event_index_stream_first", "event_index_player", "event_index_promo", "event_index_award", "event_index_type", "event_index_time")
+    indexes = ("event_index_stream_first", "event_index_spin", "event_index_player", "event_index_promo", "event_index_award", "event_index_type", "event_index_time")
     ddl = """
         CREATE TABLE IF NOT EXISTS {p}event_index (
             position bigint PRIMARY KEY,
@@ -74,7 +74,9 @@ class EventIndexView(View):
         CREATE INDEX IF NOT EXISTS {p}event_index_promo ON {p}event_index (promo_id, position);
         CREATE INDEX IF NOT EXISTS {p}event_index_award ON {p}event_index (award_id, position);
         CREATE INDEX IF NOT EXISTS {p}event_index_type ON {p}event_index (type, position);
-        CREATE INDEX IF NOT EXISTS {p}event_index_time ON {p}event_index (occurred_at, position)
+        CREATE INDEX IF NOT EXISTS {p}event_index_time ON {p}event_index (occurred_at, position);
+        CREATE UNIQUE INDEX IF NOT EXISTS {p}event_index_spin ON {p}event_index ((payload -> 'spin' ->> 'spin_id'))
+            WHERE type = 'SpinSettled'
     """
 
     def __init__(self, *args: Any, **kwargs: Any):

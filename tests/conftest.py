@@ -40,6 +40,15 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def own_database(server_url: str) -> Iterator[str]:
+    """A database of the test's own, for a test that must not share (it tampers, or kills a worker on it)."""
+    name = f"spinledger_own_{secrets.token_hex(4)}"
+    create_database(server_url, name)
+    yield with_database(server_url, name)
+    drop_database(server_url, name)
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

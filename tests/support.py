@@ -22,8 +22,10 @@ API_KEYS = {
     "test-marketing-key": {"name": "marketing", "scopes": ["awards:write"]},
     "test-reader-key": {"name": "reader", "scopes": ["awards:read"]},
     "test-finance-key": {"name": "finance", "scopes": ["finance"]},
+    "test-compliance-key": {"name": "compliance", "scopes": ["compliance"]},
 }
 ADMIN = {"Authorization": "Bearer test-admin-key"}
+COMPLIANCE = {"Authorization": "Bearer test-compliance-key"}
 
 
 class FakeClock:

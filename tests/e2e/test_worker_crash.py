@@ -4,15 +4,11 @@ it leaves equal views built from zero, so no event was lost or applied twice."""
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
 
-import pytest
-
-from app.database import create_database, drop_database, with_database
 from app.eventstore import open_ledger
 from app.worker import datastore_for
 from domain.requests import AwardRequest
@@ -23,14 +19,6 @@ from projections.source import EventSource
 from tests.support import adult, terms, unique
 
 CHECK = "crashcheck_"
-
-
-@pytest.fixture
-def own_database(server_url):
-    name = f"spinledger_crash_{secrets.token_hex(4)}"
-    create_database(server_url, name)
-    yield with_database(server_url, name)
-    drop_database(server_url, name)
 
 
 def start_worker(database_url: str) -> subprocess.Popen:

@@ -9,7 +9,6 @@ from uuid import UUID
 
 import pytest
 
-from app.eventstore import open_ledger
 from domain.player import Player
 from domain.requests import FundsRequest
 from domain.slot.crystal_forge import CRYSTAL_FORGE as GAME
@@ -18,19 +17,7 @@ from projections.catalogue import PROJECTIONS, build
 from projections.promotions import promotion_totals_sql
 from projections.runner import catch_up, catch_up_step, position_of
 from projections.source import EventSource, plain
-from tests.support import NO_SCATTER, THREE_SCATTERS, ScriptedStops, adult, award_request, spin_command, terms, unique
-
-
-@pytest.fixture
-def stops(request):
-    return ScriptedStops(seed=request.node.nodeid)
-
-
-@pytest.fixture
-def scripted_ledger(database_url, clock, stops):
-    ledger = open_ledger(database_url, clock, stops)
-    yield ledger
-    ledger.close()
+from tests.support import NO_SCATTER, THREE_SCATTERS, adult, award_request, spin_command, terms, unique
 
 
 def mixed_load(ledger, stops, clock) -> list[str]:

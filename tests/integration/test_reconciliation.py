@@ -22,7 +22,7 @@ from projections.rebuild import rebuild
 from projections.runner import catch_up
 from projections.source import EventSource
 from tests.integration.test_projections import mixed_load
-from tests.support import API_KEYS, ScriptedStops
+from tests.support import API_KEYS
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -46,11 +46,6 @@ def receiver():
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/alerts"
     server.shutdown()
-
-
-@pytest.fixture
-def stops(request):
-    return ScriptedStops(seed=request.node.nodeid)
 
 
 @pytest.fixture

@@ -81,3 +81,29 @@ def test_two_workers_firing_together_never_run_two_reconciliations_at_once(datab
         app.extensions["spinledger"].close()
     assert most[0] == 1
     assert "RECONCILIATION_RUNNING" in outcomes and any(isinstance(o, dict) for o in outcomes)
+
+
+def test_the_scheduler_purges_the_audit_log_at_half_past_three_utc(monkeypatch):
+    import apscheduler.schedulers.base as base
+
+    from app.audit import Purged
+    from app.scheduler import AUDIT_PURGE_JOB
+
+    monkeypatch.setattr(base, "datetime", InjectedTime)
+    monkeypatch.setattr(InjectedTime, "at", datetime(2026, 11, 22, 3, 29, 59, tzinfo=timezone.utc))  # restored after
+    purged = threading.Event()
+
+    def purge():
+        purged.set()
+        return Purged(as_of=InjectedTime.at, bodies_purged=0, rows_deleted=0, bodies_before=InjectedTime.at, rows_before=InjectedTime.at)
+
+    scheduler = make_scheduler("0 2 * * *", lambda: {"run_id": "r", "status": "ok"}, purge, "30 3 * * *")
+    scheduler.start(paused=True)
+    try:
+        assert scheduler.get_job(AUDIT_PURGE_JOB).next_run_time == datetime(2026, 11, 22, 3, 30, tzinfo=timezone.utc)
+        InjectedTime.at = datetime(2026, 11, 22, 3, 30, 1, tzinfo=timezone.utc)
+        scheduler.resume()
+        assert purged.wait(timeout=10)
+        assert scheduler.get_job(AUDIT_PURGE_JOB).next_run_time == datetime(2026, 11, 23, 3, 30, tzinfo=timezone.utc)
+    finally:
+        scheduler.shutdown(wait=True)

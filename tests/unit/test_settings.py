@@ -22,3 +22,23 @@ def test_an_unusable_read_wait_is_refused_naming_the_variable(raw):
 def test_a_poll_interval_must_be_positive_and_at_most_an_hour(raw):
     with pytest.raises(ConfigError, match="PROJECTION_POLL_SECONDS must be more than 0 and at most 3600"):
         Settings.from_env({"PROJECTION_POLL_SECONDS": raw})
+
+
+def test_the_raw_audit_bodies_are_kept_ninety_days_unless_told_otherwise():
+    assert Settings.from_env({}).audit_raw_retention_days == 90
+    assert Settings.from_env({"AUDIT_RAW_RETENTION_DAYS": "30"}).audit_raw_retention_days == 30
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "ninety", "1.5", "367"])
+def test_an_unusable_audit_retention_is_refused_naming_the_variable(raw):
+    with pytest.raises(ConfigError, match="^AUDIT_RAW_RETENTION_DAYS must"):
+        Settings.from_env({"AUDIT_RAW_RETENTION_DAYS": raw})
+
+
+def test_the_audit_purge_runs_at_half_past_three_utc_unless_told_otherwise():
+    assert Settings.from_env({}).audit_purge_cron == "30 3 * * *"
+    assert Settings.from_env({"AUDIT_PURGE_CRON": "0 4 * * 0"}).audit_purge_cron == "0 4 * * 0"
+    with pytest.raises(ConfigError, match="^AUDIT_PURGE_CRON must be a crontab expression"):
+        Settings.from_env({"AUDIT_PURGE_CRON": "every night"})
+    with pytest.raises(ConfigError, match="^RECONCILE_CRON must be a crontab expression such as '0 2 \\* \\* \\*'"):
+        Settings.from_env({"RECONCILE_CRON": "61 2 * * *"})

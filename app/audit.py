@@ -1,0 +1,251 @@
+"""The raw audit log: the request and response of every money-moving or award call (``AUDITED_ENDPOINTS``),
+refused ones included, in the table ``audit_requests``.
+
+A row is written after the response is made and before it is sent, in its own short autocommit
+statement, so it exists when the client has its answer. If the write fails, the failure is logged (ERROR,
+with the request id) and the response still goes out: the events are the record of what happened; this
+log is the record of what was asked. ``purge`` empties the bodies of rows older than
+``AUDIT_RAW_RETENTION_DAYS`` (marking when) and deletes rows older than 12 months. The events themselves
+are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.postgres import PostgresDatastore
+from flask import Flask, Response, current_app, g, request
+
+from app.audit_capture import (
+    AUDITED_ENDPOINTS, GAME_ENDPOINTS, CapturedBody, idempotency_key, player_ids, request_body, response_body,
+)
+from app.auth import bearer_token
+from app.errors import ApiError
+from domain.views import Page
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+logger = logging.getLogger(__name__)
+
+TABLE = """
+CREATE TABLE IF NOT EXISTS audit_requests (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at timestamptz NOT NULL,
+    method text NOT NULL,
+    route text NOT NULL,
+    path text NOT NULL,
+    status smallint NOT NULL,
+    key_name text,
+    session_id text,
+    idempotency_key text,
+    request_id text NOT NULL,
+    player_ids text[] NOT NULL,
+    latency_ms numeric(12, 3) NOT NULL,
+    request_body jsonb,
+    request_text text,
+    request_bytes integer NOT NULL,
+    request_truncated boolean NOT NULL,
+    response_body jsonb,
+    response_text text,
+    response_bytes integer NOT NULL,
+    response_truncated boolean NOT NULL,
+    bodies_purged_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS audit_requests_at ON audit_requests (at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS audit_requests_route ON audit_requests (route, at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS audit_requests_key_name ON audit_requests (key_name, at DESC, id DESC) WHERE key_name IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_requests_players ON audit_requests USING gin (player_ids);
+CREATE INDEX IF NOT EXISTS audit_requests_bodies_kept ON audit_requests (at) WHERE bodies_purged_at IS NULL;
+"""
+INSERT = """
+INSERT INTO audit_requests (at, method, route, path, status, key_name, session_id, idempotency_key, request_id,
+    player_ids, latency_ms, request_body, request_text, request_bytes, request_truncated,
+    response_body, response_text, response_bytes, response_truncated)
+VALUES (%(at)s, %(method)s, %(route)s, %(path)s, %(status)s, %(key_name)s, %(session_id)s, %(idempotency_key)s,
+    %(request_id)s, %(player_ids)s, %(latency_ms)s, %(request_body)s::jsonb, %(request_text)s, %(request_bytes)s,
+    %(request_truncated)s, %(response_body)s::jsonb, %(response_text)s, %(response_bytes)s, %(response_truncated)s)
+"""
+SELECT = """
+SELECT id, at, method, route, path, status, key_name, session_id, idempotency_key, request_id,
+    CASE WHEN cardinality(player_ids) = 1 THEN player_ids[1] END AS player_id, player_ids, latency_ms,
+    request_body, request_text, request_bytes, request_truncated,
+    response_body, response_text, response_bytes, response_truncated, bodies_purged_at
+FROM audit_requests WHERE {where} ORDER BY at DESC, id DESC LIMIT %(limit)s
+"""
+# In batches of PURGE_BATCH rows, each its own short statement, so a large purge never holds a long lock.
+DELETE_OLD_ROWS = """
+DELETE FROM audit_requests WHERE id IN (SELECT id FROM audit_requests WHERE at < %(before)s LIMIT %(batch)s)
+"""
+EMPTY_OLD_BODIES = """
+UPDATE audit_requests SET request_body = NULL, request_text = NULL, response_body = NULL, response_text = NULL,
+    bodies_purged_at = %(now)s
+WHERE bodies_purged_at IS NULL AND id IN (
+    SELECT id FROM audit_requests WHERE bodies_purged_at IS NULL AND at < %(before)s LIMIT %(batch)s)
+"""
+PURGE_BATCH = 10_000
+CURSOR = re.compile(r"^(\d{1,19})-(\d{1,19})$")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: datetime
+    method: str
+    route: str
+    path: str
+    status: int
+    key_name: str | None
+    session_id: str | None
+    idempotency_key: str | None
+    request_id: str
+    player_ids: list[str]
+    latency_ms: float
+    request: CapturedBody
+    response: CapturedBody
+
+
+@dataclass(frozen=True)
+class Purged:
+    as_of: datetime
+    bodies_purged: int
+    rows_deleted: int
+    bodies_before: datetime
+    rows_before: datetime
+
+
+class AuditLog:
+    def __init__(self, datastore: PostgresDatastore):
+        self._datastore = datastore
+
+    def create_table(self) -> None:
+        with self._datastore.get_connection() as conn:
+            conn.execute(TABLE)
+
+    def record(self, entry: AuditRecord) -> None:
+        sides = ("request", "response")
+        params = {name: getattr(entry, name) for name in AuditRecord.__dataclass_fields__ if name not in sides}
+        for side in sides:
+            body: CapturedBody = getattr(entry, side)
+            params |= {f"{side}_body": body.json, f"{side}_text": body.text,
+                       f"{side}_bytes": body.size, f"{side}_truncated": body.truncated}
+        with self._datastore.get_connection() as conn:
+            conn.execute(INSERT, params, prepare=True)
+
+    def query(self, *, since: datetime | None = None, until: datetime | None = None, route: str | None = None,
+              player_id: str | None = None, key_name: str | None = None, after: str | None = None,
+              limit: int = 50) -> Page[dict[str, Any]]:
+        """Newest first; ``since`` inclusive, ``until`` exclusive; ``after`` is a page's ``next_cursor``."""
+        params: dict[str, Any] = {"since": since, "until": until, "route": route, "player_ids": [player_id],
+                                  "key_name": key_name, "limit": limit + 1}
+        where = [condition for condition, value in (
+            ("at >= %(since)s", since), ("at < %(until)s", until), ("route = %(route)s", route),
+            ("player_ids @> %(player_ids)s::text[]", player_id), ("key_name = %(key_name)s", key_name),
+        ) if value is not None]
+        if after is not None:
+            params["after_at"], params["after_id"] = _parse_cursor(after)
+            where.append("(at, id) < (%(after_at)s, %(after_id)s)")
+        with self._datastore.get_connection() as conn:
+            rows = conn.execute(SELECT.format(where=" AND ".join(where) or "true"), params).fetchall()
+        has_more = len(rows) > limit
+        data = rows[:limit]
+        return Page(data=data, next_cursor=_cursor(data[-1]) if has_more else None, has_more=has_more)
+
+    def purge(self, now: datetime, raw_retention_days: int) -> Purged:
+        """Deletes rows older than 12 months, then empties the bodies older than the retention."""
+        rows_before, bodies_before = a_year_before(now), now - timedelta(days=raw_retention_days)
+        rows = self._in_batches(DELETE_OLD_ROWS, {"before": rows_before})
+        bodies = self._in_batches(EMPTY_OLD_BODIES, {"before": bodies_before, "now": now})
+        return Purged(as_of=now, bodies_purged=bodies, rows_deleted=rows,
+                      bodies_before=bodies_before, rows_before=rows_before)
+
+    def _in_batches(self, statement: str, params: dict[str, Any]) -> int:
+        total = 0
+        with self._datastore.get_connection() as conn:
+            while True:
+                done = conn.execute(statement, {**params, "batch": PURGE_BATCH}).rowcount
+                total += done
+                if done < PURGE_BATCH:
+                    return total
+
+
+def purge_now(services: Services) -> Purged:
+    """The purge as of the services' clock, with the configured retention."""
+    return services.audit.purge(services.clock.now(), services.settings.audit_raw_retention_days)
+
+
+def a_year_before(at: datetime) -> datetime:
+    try:
+        return at.replace(year=at.year - 1)
+    except ValueError:  # 29 February
+        return at.replace(year=at.year - 1, day=28)
+
+
+def _cursor(row: dict[str, Any]) -> str:
+    return f"{(row['at'] - EPOCH) // timedelta(microseconds=1)}-{row['id']}"
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, int]:
+    match = CURSOR.match(cursor)
+    try:
+        if match is not None:
+            return EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
+    except OverflowError:
+        pass
+    raise ApiError("VALIDATION_ERROR", "after: is not a cursor of this list", field="after")
+
+
+def install_audit_hooks(app: Flask) -> None:
+    """Install before the other request hooks: its timer then starts first, and its row is the last
+    thing done to a response (after-request hooks run in reverse order)."""
+
+    @app.before_request
+    def _start_audit_timer() -> None:
+        if _audited():
+            g.audit_started = (time.perf_counter(), app.extensions["spinledger"].clock.now())
+
+    @app.after_request
+    def _record_audit_row(response: Response) -> Response:
+        if _audited():
+            try:
+                app.extensions["spinledger"].audit.record(_audit_record(response))
+            except Exception:
+                logger.error("audit log: request %s (%s %s) was not recorded", g.get("request_id", "unknown"),
+                             request.method, request.path, exc_info=True)
+        return response
+
+
+def _audited() -> bool:
+    return request.endpoint in AUDITED_ENDPOINTS and request.method != "OPTIONS"  # not a CORS preflight
+
+
+def _audit_record(response: Response) -> AuditRecord:
+    started, at = g.get("audit_started") or (time.perf_counter(), current_app.extensions["spinledger"].clock.now())
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    credential = bearer_token()
+    secrets = [credential] if credential else []
+    asked, answered = request_body(request, secrets), response_body(response, secrets)
+    session = g.get("game_session")
+    return AuditRecord(
+        at=at, method=request.method, route=request.url_rule.rule if request.url_rule else request.path,
+        path=request.path, status=response.status_code, key_name=_key_name(credential),
+        session_id=session.session_id if session else None, idempotency_key=idempotency_key(request, asked.value),
+        request_id=g.get("request_id") or "unknown", player_ids=player_ids(request, asked.value, answered.value),
+        latency_ms=latency_ms, request=asked, response=answered,
+    )
+
+
+def _key_name(credential: str | None) -> str | None:
+    """The name of the API key used; a key refused for its scope (403) is still named."""
+    key = g.get("api_key")
+    if key is not None:
+        return key.name
+    if credential is None or request.endpoint in GAME_ENDPOINTS:
+        return None
+    found = current_app.extensions["spinledger"].keyring.authenticate(credential)
+    return found.name if found else None

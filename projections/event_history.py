@@ -1,0 +1,99 @@
+"""Compliance's event history, read from the event index: filtered, in position order, paged or streamed.
+
+Positions only grow, and the index applies events in position order, a whole batch per transaction: what
+it holds is always every event up to its tracking position. So a cursor (the last position a client has
+seen) never skips or repeats an event, however many are appended while a client pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresDatastore
+
+from domain.ids import event_id_for
+from projections.source import APPLICATION
+
+COLUMNS = "position, type, stream_id, version, occurred_at, player_id, promo_id, award_id, payload"
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    player_id: str | None = None
+    promo_id: str | None = None
+    award_id: str | None = None
+    types: tuple[str, ...] = ()
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def where(self, after: int) -> tuple[str, dict[str, Any]]:
+        clauses, params = ["position > %(after)s"], {"after": after}
+        for column in ("player_id", "promo_id", "award_id"):
+            if getattr(self, column) is not None:
+                clauses.append(f"{column} = %({column})s")
+                params[column] = getattr(self, column)
+        if self.types:
+            clauses.append("type = ANY(%(types)s)")
+            params["types"] = list(self.types)
+        if self.since is not None:
+            clauses.append("occurred_at >= %(since)s")
+            params["since"] = self.since
+        if self.until is not None:
+            clauses.append("occurred_at < %(until)s")
+            params["until"] = self.until
+        return " AND ".join(clauses), params
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": event_id_for(row["stream_id"], row["version"]), **row}
+
+
+class EventHistory:
+    def __init__(self, datastore: PostgresDatastore, table: str = "event_index"):
+        self.datastore = datastore
+        self.table = table
+
+    def page(self, selection: EventFilter, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` events past position ``after``, and whether the index holds more."""
+        where, params = selection.where(after)
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT {COLUMNS} FROM {self.table} WHERE {where} ORDER BY position LIMIT %(limit)s", {**params, "limit": limit + 1}
+            ).fetchall()
+        return [_item(row) for row in rows[:limit]], len(rows) > limit
+
+    def stream(self, selection: EventFilter, after: int = 0, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every selected event, in position order, through a server-side cursor: memory holds one chunk.
+        One consistent snapshot, as of the first row read."""
+        where, params = selection.where(after)
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor(name="event_history_export") as cursor:
+                cursor.itersize = chunk
+                cursor.execute(f"SELECT {COLUMNS} FROM {self.table} WHERE {where} ORDER BY position", params)
+                for row in cursor:
+                    yield _item(row)
+
+    def count(self, selection: EventFilter, after: int = 0) -> int:
+        where, params = selection.where(after)
+        with self.datastore.get_connection() as conn:
+            return conn.execute(f"SELECT count(*) AS n FROM {self.table} WHERE {where}", params).fetchone()["n"]
+
+    def indexed_up_to(self) -> int:
+        """The position the index has reached: every event up to it is in the history."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT coalesce(max(notification_id), 0) AS p FROM {self.table}_tracking WHERE application_name = %s", [APPLICATION]
+            ).fetchone()
+        return row["p"]
+
+    def spin_event(self, spin_id: str) -> tuple[UUID, int] | None:
+        """The stream and version of the ``SpinSettled`` event of ``spin_id``, if the index holds it."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT stream_id, version FROM {self.table} WHERE type = 'SpinSettled' AND payload -> 'spin' ->> 'spin_id' = %s",
+                [spin_id],
+            ).fetchone()
+        return None if row is None else (row["stream_id"], row["version"])
