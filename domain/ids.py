@@ -27,8 +27,8 @@ def award_id_for_key(idempotency_key: str) -> UUID:
     return uuid5(NAMESPACE, f"award:{idempotency_key}")
 
 
-def event_id_for(stream_id: UUID, version: int) -> UUID:
-    """A stable id for the event at ``version`` of a stream."""
+def event_id_for(stream_id: UUID | str, version: int) -> UUID:
+    """A stable id for the event at ``version`` of a stream (its id, or the id's canonical text)."""
     return uuid5(NAMESPACE, f"event:{stream_id}:{version}")
 
 

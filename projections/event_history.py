@@ -13,11 +13,17 @@ from typing import Any, Iterator
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
+from psycopg.rows import tuple_row
 
 from domain.ids import event_id_for
 from projections.source import APPLICATION
 
 COLUMNS = "position, type, stream_id, version, occurred_at, player_id, promo_id, award_id, payload"
+# The same, for an export: as text, already in the API's form (the instant as the API writes it).
+EXPORT_COLUMNS = (
+    "position, type, stream_id::text, version, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " player_id, promo_id, award_id, payload::text"
+)
 
 
 @dataclass(frozen=True)
@@ -65,16 +71,15 @@ class EventHistory:
             ).fetchall()
         return [_item(row) for row in rows[:limit]], len(rows) > limit
 
-    def stream(self, selection: EventFilter, after: int = 0, chunk: int = 1000) -> Iterator[dict[str, Any]]:
-        """Every selected event, in position order, through a server-side cursor: memory holds one chunk.
-        One consistent snapshot, as of the first row read."""
+    def stream(self, selection: EventFilter, after: int = 0, chunk: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Every selected event, in position order, as a tuple of ``EXPORT_COLUMNS`` (all text but position
+        and version), through a server-side cursor: memory holds one chunk. One consistent snapshot."""
         where, params = selection.where(after)
         with self.datastore.get_connection() as conn, conn.transaction():
-            with conn.cursor(name="event_history_export") as cursor:
+            with conn.cursor(name="event_history_export", row_factory=tuple_row) as cursor:
                 cursor.itersize = chunk
-                cursor.execute(f"SELECT {COLUMNS} FROM {self.table} WHERE {where} ORDER BY position", params)
-                for row in cursor:
-                    yield _item(row)
+                cursor.execute(f"SELECT {EXPORT_COLUMNS} FROM {self.table} WHERE {where} ORDER BY position", params)
+                yield from cursor
 
     def count(self, selection: EventFilter, after: int = 0) -> int:
         where, params = selection.where(after)

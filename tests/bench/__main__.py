@@ -26,7 +26,7 @@ from app.database import LOCAL_SERVER_URL, create_database, drop_database, serve
 from app.certification.exact import exact_report
 from app.certification.montecarlo import MonteCarloResult, simulate
 from domain.slot.crystal_forge import CRYSTAL_FORGE
-from tests.bench import read_models, wrk
+from tests.bench import compliance, read_models, wrk
 
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key"
@@ -51,7 +51,7 @@ def start_server(database_url: str, port: int) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": database_url,
         "PORT": str(port),
-        "SPINLEDGER_API_KEYS": json.dumps({KEY: ["players:write", "promotions:write", "awards:write", "awards:read"]}),
+        "SPINLEDGER_API_KEYS": json.dumps({KEY: ["players:write", "promotions:write", "awards:write", "awards:read", "compliance"]}),
     }
     # The same gunicorn command line as `spinledger serve`, serving the app with the reference endpoint.
     command = "from app.cli import serve; from app.config import Settings; serve(Settings.from_env(), 'tests.bench.bench_app:application')"
@@ -219,6 +219,11 @@ def main() -> int:
     stop_server(process)
     try:
         figures = read_models.bench_read_models(with_database(server_url, dbname), players, fill_promo)
+        process = start_server(with_database(server_url, dbname), port)
+        try:
+            audit = compliance.bench_compliance(base, AUTH, with_database(server_url, dbname), players)
+        finally:
+            stop_server(process)
     finally:
         drop_database(server_url, dbname)
 
@@ -256,6 +261,14 @@ def main() -> int:
          "note": f"status {figures.reconcile_status}"},
         {"figure": "reconciliation peak memory (MiB)", "value": round(figures.reconcile_peak_mib, 1), "limit": "<= 300",
          "passed": figures.reconcile_peak_mib <= 300, "note": "the whole process, interpreter included"},
+        {"figure": "history, one player's first page p99 (ms)", "value": round(percentile(audit.first_page_ms, 99), 1), "limit": "<= 50",
+         "passed": percentile(audit.first_page_ms, 99) <= 50,
+         "note": f"p50 {percentile(audit.first_page_ms, 50):.1f} ms, {len(audit.first_page_ms)} players, GET /api/v1/events?player_id=..., {figures.reconcile_events:,} events stored"},
+        {"figure": "export over HTTP (events/s)", "value": round(audit.export_events / audit.export_seconds), "limit": ">= 50,000",
+         "passed": audit.export_events / audit.export_seconds >= 50_000, "note": f"{audit.export_events:,} events as JSON Lines in {audit.export_seconds:.1f} s"},
+        {"figure": "export peak memory, CLI (MiB)", "value": round(audit.cli_peak_mib, 1), "limit": "flat: <= a tenth's + 32",
+         "passed": audit.cli_peak_mib <= audit.tenth_peak_mib + 32,
+         "note": f"{audit.cli_events:,} events ({audit.cli_events / audit.cli_seconds:,.0f}/s); the last {audit.tenth_events:,}: {audit.tenth_peak_mib:.1f} MiB"},
         {"figure": "exact RTP, every stop combination (s)", "value": round(exact_seconds, 2), "limit": "<= 5", "passed": exact_seconds <= 5, "note": ""},
         {"figure": "Monte Carlo engine (spins/s)", "value": round(sampled.evaluations_per_second), "limit": ">= 1,000,000",
          "passed": sampled.evaluations_per_second >= 1_000_000, "note": f"{sampled.evaluations:,} spins evaluated"},
