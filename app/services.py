@@ -113,6 +113,7 @@ class Services:
         return recorded
 
     def close(self) -> None:
+        self.audit.close()
         self.ledger.close()
 
 

@@ -75,7 +75,7 @@ class EventIndexView(View):
         CREATE INDEX IF NOT EXISTS {p}event_index_award ON {p}event_index (award_id, position);
         CREATE INDEX IF NOT EXISTS {p}event_index_type ON {p}event_index (type, position);
         CREATE INDEX IF NOT EXISTS {p}event_index_time ON {p}event_index (occurred_at, position);
-        CREATE UNIQUE INDEX IF NOT EXISTS {p}event_index_spin ON {p}event_index ((payload -> 'spin' ->> 'spin_id'))
+        CREATE INDEX IF NOT EXISTS {p}event_index_spin ON {p}event_index ((payload -> 'spin' ->> 'spin_id'))
             WHERE type = 'SpinSettled'
     """
 

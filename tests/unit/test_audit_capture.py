@@ -63,3 +63,13 @@ def test_the_year_before_the_twenty_ninth_of_february_is_the_twenty_eighth():
     assert a_year_before(datetime(2028, 2, 29, 3, 30, tzinfo=timezone.utc)) == datetime(2027, 2, 28, 3, 30, tzinfo=timezone.utc)
     at = datetime(2026, 11, 18, 10, tzinfo=timezone.utc)
     assert a_year_before(at) == at - timedelta(days=365)
+
+
+def test_a_secret_behind_a_json_escape_is_still_redacted():
+    body = capture_body(b'{"note": "key s3cr\\/et-value-123 here"}', ["s3cr/et-value-123"])
+    assert "s3cr" not in body.json and "[REDACTED]" in body.json
+
+
+def test_a_body_with_nothing_to_redact_is_kept_as_sent():
+    raw = b'{"player_id":"p-1","amount":"5.00"}'
+    assert capture_body(raw, ["a-long-credential"]).json == raw.decode()
