@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any, Callable, Iterator
 
-from domain.ids import event_id_for
+from domain.ids import event_id_text
 
 COLUMNS = ("position", "event_id", "type", "stream_id", "version", "occurred_at", "player_id", "promo_id", "award_id", "payload")
 CHUNK = 1000  # lines per piece of the response
@@ -28,7 +28,7 @@ def json_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     lines = []
     for position, kind, stream_id, version, occurred_at, player_id, promo_id, award_id, payload in rows:
         lines.append(
-            f'{{"position":{position},"event_id":"{event_id_for(stream_id, version)}","type":{_json_text(kind)},'
+            f'{{"position":{position},"event_id":"{event_id_text(stream_id, version)}","type":{_json_text(kind)},'
             f'"stream_id":"{stream_id}","version":{version},"occurred_at":"{occurred_at}","player_id":{_json_text(player_id)},'
             f'"promo_id":{_json_text(promo_id)},"award_id":{_json_text(award_id)},"payload":{payload}}}\n'
         )
@@ -44,7 +44,7 @@ def csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for count, (position, kind, stream_id, version, occurred_at, player_id, promo_id, award_id, payload) in enumerate(rows, 1):
-        writer.writerow((position, event_id_for(stream_id, version), kind, stream_id, version, occurred_at, player_id, promo_id, award_id, payload))
+        writer.writerow((position, event_id_text(stream_id, version), kind, stream_id, version, occurred_at, player_id, promo_id, award_id, payload))
         if count % CHUNK == 0:
             yield out.getvalue()
             out.seek(0)

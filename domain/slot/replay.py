@@ -24,7 +24,15 @@ class Replay:
 
 
 def replay_spin(game: SlotGame, stored: dict[str, Any], block_before: dict[str, Any] | None) -> Replay:
-    """``stored`` is a ``SpinSettled`` record; ``block_before`` the player's block before it (free spins only)."""
+    """``stored`` is a ``SpinSettled`` record; ``block_before`` the player's block before it (free spins only).
+    A record whose inputs the game cannot play (stops off the reels, a field missing) does not match."""
+    try:
+        return _replayed(game, stored, block_before)
+    except (ValueError, KeyError, TypeError, ArithmeticError) as error:
+        return Replay({}, [f"not replayable: {type(error).__name__}: {error}"])
+
+
+def _replayed(game: SlotGame, stored: dict[str, Any], block_before: dict[str, Any] | None) -> Replay:
     triggered = stored.get("bonus_data") or {}
     inputs = SpinInputs(
         game=game, spin_id=stored["spin_id"], request_id=stored["request_id"], bet=stored["bet"], currency=stored["currency"],

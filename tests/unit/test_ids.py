@@ -2,7 +2,10 @@ import os
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
-from domain.ids import award_id_for_key, player_stream_id, uuid7
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.ids import award_id_for_key, event_id_for, event_id_text, player_stream_id, uuid7
 
 
 def test_a_uuid7_carries_version_7_the_rfc_variant_and_its_millisecond():
@@ -24,3 +27,8 @@ def test_an_award_id_is_derived_from_its_idempotency_key_alone():
     assert award_id_for_key("k-1") != award_id_for_key("k-2")
     assert isinstance(award_id_for_key("k-1"), UUID)
     assert award_id_for_key("k-1") != player_stream_id("k-1")
+
+
+@given(st.uuids(), st.integers(min_value=1, max_value=10**12))
+def test_an_event_ids_fast_text_is_the_text_of_its_uuid5(stream_id, version):
+    assert event_id_text(str(stream_id), version) == str(event_id_for(stream_id, version))
