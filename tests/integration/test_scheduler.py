@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
+import pytest
 
 import reconciliation.run as run_module
 from app import create_app
@@ -18,24 +19,33 @@ from tests.support import API_KEYS
 class InjectedTime:
     """Stands in for ``datetime`` inside APScheduler: ``now`` is whatever the test says."""
 
-    at = datetime(2026, 11, 22, 1, 59, 59, tzinfo=timezone.utc)
+    def __init__(self, at: datetime):
+        self.at = at
 
-    @classmethod
-    def now(cls, tz=None):
-        return cls.at.astimezone(tz) if tz else cls.at
+    def now(self, tz=None):
+        return self.at.astimezone(tz) if tz else self.at
 
 
-def test_the_scheduler_fires_the_reconciliation_at_two_in_the_morning_utc(monkeypatch):
-    import apscheduler.schedulers.base as base
+@pytest.fixture
+def injected_time(monkeypatch):
+    """The scheduler's clock, and its executor's (which refuses a run too late for the real time, as a misfire)."""
+    import apscheduler.executors.base as executors
+    import apscheduler.schedulers.base as schedulers
 
-    monkeypatch.setattr(base, "datetime", InjectedTime)
+    clock = InjectedTime(datetime(2026, 11, 22, 1, 59, 59, tzinfo=timezone.utc))
+    monkeypatch.setattr(schedulers, "datetime", clock)
+    monkeypatch.setattr(executors, "datetime", clock)
+    return clock
+
+
+def test_the_scheduler_fires_the_reconciliation_at_two_in_the_morning_utc(injected_time):
     fired = threading.Event()
     scheduler = make_scheduler("0 2 * * *", lambda: fired.set() or {"run_id": "r", "status": "ok"})
     scheduler.start(paused=True)
     try:
         assert scheduler.get_job(RECONCILE_JOB).next_run_time == datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
         assert not fired.is_set()
-        InjectedTime.at = datetime(2026, 11, 22, 2, 0, 1, tzinfo=timezone.utc)
+        injected_time.at = datetime(2026, 11, 22, 2, 0, 1, tzinfo=timezone.utc)
         scheduler.resume()  # the scheduler looks at the (injected) time, finds the job due, runs it
         assert fired.wait(timeout=10)
         assert scheduler.get_job(RECONCILE_JOB).next_run_time == datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -83,25 +93,22 @@ def test_two_workers_firing_together_never_run_two_reconciliations_at_once(datab
     assert "RECONCILIATION_RUNNING" in outcomes and any(isinstance(o, dict) for o in outcomes)
 
 
-def test_the_scheduler_purges_the_audit_log_at_half_past_three_utc(monkeypatch):
-    import apscheduler.schedulers.base as base
-
+def test_the_scheduler_purges_the_audit_log_at_half_past_three_utc(injected_time):
     from app.audit import Purged
     from app.scheduler import AUDIT_PURGE_JOB
 
-    monkeypatch.setattr(base, "datetime", InjectedTime)
-    monkeypatch.setattr(InjectedTime, "at", datetime(2026, 11, 22, 3, 29, 59, tzinfo=timezone.utc))  # restored after
+    injected_time.at = datetime(2026, 11, 22, 3, 29, 59, tzinfo=timezone.utc)
     purged = threading.Event()
 
     def purge():
         purged.set()
-        return Purged(as_of=InjectedTime.at, bodies_purged=0, rows_deleted=0, bodies_before=InjectedTime.at, rows_before=InjectedTime.at)
+        return Purged(as_of=injected_time.at, bodies_purged=0, rows_deleted=0, bodies_before=injected_time.at, rows_before=injected_time.at)
 
     scheduler = make_scheduler("0 2 * * *", lambda: {"run_id": "r", "status": "ok"}, purge, "30 3 * * *")
     scheduler.start(paused=True)
     try:
         assert scheduler.get_job(AUDIT_PURGE_JOB).next_run_time == datetime(2026, 11, 22, 3, 30, tzinfo=timezone.utc)
-        InjectedTime.at = datetime(2026, 11, 22, 3, 30, 1, tzinfo=timezone.utc)
+        injected_time.at = datetime(2026, 11, 22, 3, 30, 1, tzinfo=timezone.utc)
         scheduler.resume()
         assert purged.wait(timeout=10)
         assert scheduler.get_job(AUDIT_PURGE_JOB).next_run_time == datetime(2026, 11, 23, 3, 30, tzinfo=timezone.utc)
