@@ -64,8 +64,9 @@ class Services:
         head = self.ledger.recorder.max_notification_id() or 0
         deadline = time.monotonic() + self.settings.read_wait_seconds
         while (found := history.spin_event(spin_id)) is None:
-            if history.indexed_up_to() >= head or time.monotonic() >= deadline:
-                raise SpinNotFound(f"no spin {spin_id}" + ("" if history.indexed_up_to() >= head else " (the event index is catching up: retry)"))
+            behind = history.indexed_up_to() < head
+            if not behind or time.monotonic() >= deadline:
+                raise SpinNotFound(f"no spin {spin_id}" + (" (the event index is catching up: retry)" if behind else ""))
             time.sleep(0.01)
         return self.ledger.spin_record(spin_id, *found)
 
