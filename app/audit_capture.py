@@ -93,8 +93,9 @@ def capture_body(raw: bytes, secrets: Iterable[str] = ()) -> CapturedBody:
     secrets = _searchable(secrets)
     try:
         value = parse_json_body(raw)
-        if _plainly_storable(raw, secrets):  # most bodies: kept as sent, with no walk through them
-            document = raw.decode()
+        text = raw.decode()
+        if _plainly_storable(text, secrets):  # most bodies: kept as sent, with no walk through them
+            document = text
         else:
             value = _redact(value, secrets)
             document = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -106,10 +107,10 @@ def capture_body(raw: bytes, secrets: Iterable[str] = ()) -> CapturedBody:
     return _as_text(json.dumps(value), len(raw), value)
 
 
-def _plainly_storable(raw: bytes, secrets: list[str]) -> bool:
+def _plainly_storable(text: str, secrets: list[str]) -> bool:
     """JSON that escapes nothing (so a secret cannot hide behind an escape, and JSONB refuses nothing), names
     no secret anywhere and holds none of ``secrets`` is stored as it came: redacting it would change nothing."""
-    return b"\\" not in raw and not SECRET_NAME.search(raw.decode()) and not any(secret.encode() in raw for secret in secrets)
+    return "\\" not in text and not SECRET_NAME.search(text) and not any(secret in text for secret in secrets)
 
 
 def _utf8_size(text: str) -> float:

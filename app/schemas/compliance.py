@@ -39,7 +39,11 @@ class EventFilterSchema(Schema):
         )
         if selection.since and selection.until and selection.since >= selection.until:
             raise ValidationError("must be after from", field_name="to")
-        return {"selection": selection, "after": int(data.get("after", "0")), **{k: data[k] for k in ("limit", "format") if k in data}}
+        rest = {k: v for k, v in data.items() if k not in FILTER_FIELDS}
+        return {**rest, "selection": selection, "after": int(data.get("after", "0"))}
+
+
+FILTER_FIELDS = ("player_id", "promo_id", "award_id", "type", "from_", "to", "after")
 
 
 class EventArgsSchema(EventFilterSchema):

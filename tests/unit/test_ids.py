@@ -1,11 +1,11 @@
 import os
 from datetime import datetime, timedelta, timezone
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.ids import award_id_for_key, event_id_for, event_id_text, player_stream_id, uuid7
+from domain.ids import NAMESPACE, award_id_for_key, event_id_for, event_id_text, player_stream_id, uuid7
 
 
 def test_a_uuid7_carries_version_7_the_rfc_variant_and_its_millisecond():
@@ -30,5 +30,6 @@ def test_an_award_id_is_derived_from_its_idempotency_key_alone():
 
 
 @given(st.uuids(), st.integers(min_value=1, max_value=10**12))
-def test_an_event_ids_fast_text_is_the_text_of_its_uuid5(stream_id, version):
-    assert event_id_text(str(stream_id), version) == str(event_id_for(stream_id, version))
+def test_an_event_id_is_the_standard_uuid5_of_its_stream_and_version(stream_id, version):
+    expected = uuid5(NAMESPACE, f"event:{stream_id}:{version}")
+    assert event_id_text(str(stream_id), version) == str(expected) and event_id_for(stream_id, version) == expected
