@@ -87,13 +87,22 @@ def test_a_concurrent_second_spin_is_told_a_spin_is_in_progress(server):
     seen = set()
     for _ in range(20):  # concurrency is not deterministic: try a few bursts until one collides
         with ThreadPoolExecutor(max_workers=8) as pool:
-            for response in pool.map(once, range(8)):
-                seen.add(response.status_code)
-                if response.status_code == 409:
-                    body = response.json()
-                    assert body["error"]["code"] == "SPIN_IN_PROGRESS" and body["error"]["retryable"]
-                    assert body["error"]["retryAfterMs"] == 2000
-                    assert list(validator("ErrorResponse").iter_errors(body)) == []
+            responses = list(pool.map(once, range(8)))
+        # the real generator may trigger free spins: the burst's later spins are then refused for that
+        # reason, and the block is played out before the next burst
+        collided = [r.json() for r in responses if r.status_code == 409 and r.json()["error"]["code"] != "BONUS_ROUND_ACTIVE"]
+        seen |= {r.status_code for r in responses if r.status_code != 409} | ({409} if collided else set())
+        for body in collided:
+            assert body["error"]["code"] == "SPIN_IN_PROGRESS" and body["error"]["retryable"]
+            assert body["error"]["retryAfterMs"] == 2000
+            assert list(validator("ErrorResponse").iter_errors(body)) == []
+        play_out_any_block(server, session)
         if 409 in seen:
             break
     assert seen == {200, 409}
+
+
+def play_out_any_block(server, session):
+    while (block := requests.get(f"{server.base}/api/v1/game/state", headers=session, timeout=10).json()["bonusState"]) is not None:
+        response = play(server, session, "/api/v1/game/bonus/spin", {"blockId": block["blockId"]}, str(uuid.uuid4()))
+        assert response.status_code == 200, response.json()
