@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test bench clean
+.PHONY: install run test chaos bench clean
 
 install: $(STAMP)
 
@@ -19,7 +19,10 @@ run: install
 	$(BIN)/spinledger run
 
 test: install
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -m "not chaos" tests
+
+chaos: install
+	$(BIN)/python -m pytest -m chaos tests
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)

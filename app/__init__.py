@@ -1,96 +1,18 @@
-"""The Flask application factory: the one place the service is wired together."""
+"""spinledger's HTTP service. ``create_app`` (in ``app.factory``) wires it together.
+
+This file imports nothing: gunicorn's master loads ``app.gunicorn_hooks`` and ``app.logs`` before it forks
+the gevent workers, and a database driver imported there, before gevent patches the standard library,
+would wait on the database without yielding (psycopg picks its wait function when first imported).
+"""
 
 from __future__ import annotations
 
-import os
-
-from flask import Flask
-from flask_smorest import Api
-from werkzeug.routing import BaseConverter
-
-from app.audit import AuditLog, install_audit_hooks
-from app.auth import Keyring
-from app.config import Settings
-from app.errors import register_error_handlers
-from app.eventstore import open_ledger, schema_lock
-from app.http import install_request_hooks
-from app.schemas.common import ErrorEnvelopeSchema
-from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictInteger, Text
-from app.services import Services, SystemClock
-from app.sessions import SessionStore
-from projections.catalogue import PROJECTIONS, build
-from projections.queries import ReadModels
-from domain.clock import Clock, RandomBytes
-from domain.ledger import SpinLedger
+from typing import Any
 
 
-class ExternalIdConverter(BaseConverter):
-    regex = EXTERNAL_ID_PATTERN.strip("^$")
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from app.factory import create_app
 
-
-class SpinledgerApi(Api):
-    ERROR_SCHEMA = ErrorEnvelopeSchema
-    DEFAULT_ERROR_RESPONSE_NAME = "Error"
-
-
-def create_app(
-    settings: Settings | None = None,
-    *,
-    clock: Clock | None = None,
-    ledger: SpinLedger | None = None,
-    random_bytes: RandomBytes = os.urandom,
-) -> Flask:
-    settings = settings or Settings.from_env()
-    clock = clock or SystemClock()
-    if ledger is None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL and sets it)")
-        ledger = open_ledger(
-            settings.database_url, clock, random_bytes,
-            pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow,
-        )
-
-    app = Flask(__name__)
-    app.config.update(
-        API_TITLE="spinledger",
-        API_VERSION="1.0.0",
-        OPENAPI_VERSION="3.1.0",
-        OPENAPI_URL_PREFIX="/",
-        OPENAPI_JSON_PATH="openapi.json",
-        JSON_SORT_KEYS=False,
-    )
-    app.json.sort_keys = False
-    sessions = SessionStore(ledger.recorder.datastore)
-    audit = AuditLog(ledger.recorder.datastore)
-    if settings.database_url:
-        with schema_lock(settings.database_url):
-            sessions.create_table()
-            audit.create_table()
-            for name in PROJECTIONS:  # the views' tables, so reads never meet a missing one (the worker fills them)
-                build(ledger.recorder.datastore, name)
-    app.extensions["spinledger"] = Services(
-        settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
-        random_bytes=random_bytes, sessions=sessions, read_models=ReadModels(ledger.recorder.datastore),
-        audit=audit,
-    )
-    app.url_map.converters["extid"] = ExternalIdConverter
-    app.url_map.strict_slashes = False
-
-    api = SpinledgerApi(app, spec_kwargs={"components": {"securitySchemes": {
-        "apiKey": {"type": "http", "scheme": "bearer", "description": "API key from SPINLEDGER_API_KEYS"},
-    }}})
-    api.register_converter(ExternalIdConverter, lambda _: {"type": "string", "pattern": EXTERNAL_ID_PATTERN})
-    api.register_field(Money, "string", None)
-    api.register_field(Instant, "string", "date-time")
-    api.register_field(StrictInteger, "integer", None)
-    api.register_field(Text, "string", None)
-
-    from app.api import audit as audit_routes, awards, compliance, game, ops, players, promotions, reconciliation, sessions as session_routes
-
-    for module in (players, promotions, awards, session_routes, game, reconciliation, compliance, audit_routes, ops):
-        api.register_blueprint(module.blp)
-
-    install_audit_hooks(app)  # first: its timer starts before, and its row is written after, the other hooks
-    install_request_hooks(app)
-    register_error_handlers(app)
-    return app
+        return create_app
+    raise AttributeError(f"module 'app' has no attribute {name!r}")

@@ -212,7 +212,7 @@ def _cursor(row: dict[str, Any]) -> str:
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime, int]:
-    match = CURSOR.match(cursor)
+    match = CURSOR.fullmatch(cursor)
     try:
         if match is not None:
             return EPOCH + timedelta(microseconds=int(match[1])), int(match[2])

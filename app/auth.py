@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TypeVar
 
 from flask import current_app, g, request
+from flask_smorest import Blueprint
 
 from app.config import ConfigError
 from app.errors import ApiError
 
-SCOPES = frozenset({"players:write", "promotions:write", "awards:write", "awards:read", "finance", "compliance"})
+DIGEST_PREFIX = "sha256:"
+API_KEY_SCHEME = "apiKey"
+SESSION_SCHEME = "sessionToken"
+SCOPES = frozenset({"players:write", "promotions:write", "awards:write", "awards:read", "finance", "compliance", "metrics"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,10 +35,11 @@ class Keyring:
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> Keyring:
-        """``{"<key>": ["scope", ...]}`` or ``{"<key>": {"name": "...", "scopes": [...]}}``."""
+        """``{"<key>": ["scope", ...]}`` or ``{"<key>": {"name": "...", "scopes": [...]}}``; ``<key>`` may be
+        given as ``sha256:<64 hex digits>``, its digest, so that the configuration never holds the key itself."""
         keys = []
         for secret, spec in config.items():
-            digest = _digest(secret)
+            digest = _configured_digest(secret)
             name, scopes = f"key-{digest.hex()[:8]}", spec
             if isinstance(spec, dict):
                 name, scopes = str(spec.get("name") or name), spec.get("scopes")
@@ -53,6 +58,18 @@ class Keyring:
             if hmac.compare_digest(key.digest, digest):
                 found = key
         return found
+
+
+def _configured_digest(secret: str) -> bytes:
+    if secret.startswith(DIGEST_PREFIX):
+        try:
+            digest = bytes.fromhex(secret.removeprefix(DIGEST_PREFIX))
+        except ValueError:
+            digest = b""
+        if len(digest) != hashlib.sha256().digest_size:
+            raise ConfigError(f"SPINLEDGER_API_KEYS: {secret[:16]}... is not {DIGEST_PREFIX} and 64 hex digits")
+        return digest
+    return _digest(secret)
 
 
 def _digest(secret: str) -> bytes:
@@ -84,7 +101,9 @@ def require_scope(*accepted: str) -> Callable[[F], F]:
             g.api_key = key
             return view(*args, **kwargs)
 
-        wrapper.required_scopes = accepted  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        # The OpenAPI document says which key each operation takes and which scopes it accepts.
+        documented = Blueprint.doc(security=[{API_KEY_SCHEME: []}], **{"x-required-scopes": list(accepted)})(wrapper)
+        documented.required_scopes = accepted
+        return documented  # type: ignore[no-any-return]
 
     return decorate

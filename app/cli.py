@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -17,6 +18,7 @@ from app import gunicorn_hooks
 from app.audit_cli import add_audit_commands, audit_command
 from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
+from app.logs import configure_logging
 
 WSGI_TARGET = "app.wsgi:application"
 T = TypeVar("T")
@@ -24,6 +26,7 @@ T = TypeVar("T")
 
 def serve(settings: Settings, target: str = WSGI_TARGET) -> None:
     """Replaces this process with gunicorn serving ``target``."""
+    prepare_metrics_dir()
     args = [
         sys.executable, "-m", "gunicorn",
         "--config", f"python:{gunicorn_hooks.__name__}",
@@ -35,9 +38,41 @@ def serve(settings: Settings, target: str = WSGI_TARGET) -> None:
         "--bind", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "30",
         "--timeout", "60",
+        "--log-level", settings.log_level.lower(),
         target,
     ]
     os.execv(sys.executable, args)
+
+
+def prepare_metrics_dir() -> None:
+    """The directory the gunicorn workers share their request metrics through: the operator's
+    ``PROMETHEUS_MULTIPROC_DIR``, emptied of a previous run's files, else a fresh one that the master removes
+    when it exits."""
+    from app.metrics import MULTIPROCESS_DIR
+
+    chosen = os.environ.get(MULTIPROCESS_DIR)
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        for stale in Path(chosen).glob("*.db"):
+            stale.unlink()
+        return
+    for stale in Path(tempfile.gettempdir()).glob("spinledger-metrics-*-*"):  # left by a server that was killed
+        owner = stale.name.split("-")[2]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(stale, ignore_errors=True)
+    # Named after this process, which becomes gunicorn's master (exec keeps the pid).
+    os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix=f"spinledger-metrics-{os.getpid()}-")
+    os.environ[gunicorn_hooks.OWNED_METRICS_DIR] = os.environ[MULTIPROCESS_DIR]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run(settings: Settings) -> int:
@@ -247,12 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "rtp":
         return rtp(args.spins, args.seed)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env()
     except ConfigError as error:
         print(f"spinledger: {error}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_level)
     if args.command == "serve":
         serve(settings)
     if args.command == "worker":

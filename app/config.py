@@ -37,6 +37,14 @@ class Settings:
     alert_webhook_secret: str = ""
     audit_raw_retention_days: int = 90
     audit_purge_cron: str = "30 3 * * *"
+    log_level: str = "INFO"
+    webhook_retry_base_seconds: float = 10.0
+    webhook_lease_seconds: float = 120.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_threads_per_endpoint: int = 8
+    webhook_allow_private: bool = False
+    award_expiry_check_seconds: float = 60.0
+    award_expiry_notice_seconds: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +69,14 @@ class Settings:
             alert_webhook_secret=env.get("ALERT_WEBHOOK_SECRET", ""),
             audit_raw_retention_days=_retention_days(env, "AUDIT_RAW_RETENTION_DAYS", 90),
             audit_purge_cron=_cron(env, "AUDIT_PURGE_CRON", "30 3 * * *"),
+            log_level=_log_level(env, "LOG_LEVEL", "INFO"),
+            webhook_retry_base_seconds=_seconds(env, "WEBHOOK_RETRY_BASE_SECONDS", 10.0),
+            webhook_lease_seconds=_seconds(env, "WEBHOOK_LEASE_SECONDS", 120.0),
+            webhook_timeout_seconds=_seconds(env, "WEBHOOK_TIMEOUT_SECONDS", 10.0, most=60),
+            webhook_threads_per_endpoint=_positive(env, "WEBHOOK_THREADS_PER_ENDPOINT", 8),
+            webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
+            award_expiry_check_seconds=_seconds(env, "AWARD_EXPIRY_CHECK_SECONDS", 60.0),
+            award_expiry_notice_seconds=_int(env, "AWARD_EXPIRY_NOTICE_SECONDS", 0),
         )
 
 
@@ -126,6 +142,24 @@ def _retention_days(env: Mapping[str, str], name: str, default: int) -> int:
     value = _positive(env, name, default)
     if value > MAX_RETENTION_DAYS:
         raise ConfigError(f"{name} must be at most {MAX_RETENTION_DAYS} (audit rows are deleted after 12 months), got {value}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
+def _log_level(env: Mapping[str, str], name: str, default: str) -> str:
+    from app.logs import LEVELS
+
+    value = (env.get(name) or default).upper()
+    if value not in LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LEVELS)}, got {env.get(name)!r}")
     return value
 
 

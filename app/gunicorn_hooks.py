@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any
 
 
@@ -23,3 +25,35 @@ def pre_request(worker: Any, req: Any) -> None:
     import gevent  # here, not at the top: this file is loaded by the master, before gevent patches the worker
 
     gevent.sleep(0)
+
+
+OWNED_METRICS_DIR = "SPINLEDGER_OWNED_METRICS_DIR"  # set by ``serve`` when it made the metrics directory
+
+# gunicorn's own lines (start, workers booting and exiting) as JSON, through the same handler as the app's;
+# its access log is off: the app writes one line per request, with the request id and the route.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.logs.JsonLines"}},
+    "filters": {"request_id": {"()": "app.logs.RequestIdFilter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json", "filters": ["request_id"]}},
+    "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO").upper()},
+    "loggers": {
+        "gunicorn.error": {"handlers": [], "propagate": True},
+        "gunicorn.access": {"handlers": [], "propagate": False},
+    },
+}
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker's request metrics stay counted after it exits; its live gauges (none yet) would be dropped."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    owned = os.environ.get(OWNED_METRICS_DIR)
+    if owned:
+        shutil.rmtree(owned, ignore_errors=True)

@@ -16,6 +16,7 @@ from domain.ids import uuid7
 
 DEFAULT_BODY_LIMIT = 64 * 1024
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -23,11 +24,40 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def parse_json_body(raw: bytes) -> Any:
-    """Standard JSON only: no NaN or Infinity; nesting deep enough to exhaust the parser is refused."""
+    """Standard JSON only: no NaN or Infinity, no unpaired surrogate (text that is not Unicode, which no
+    column could store); nesting deep enough to exhaust the parser is refused."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        parsed = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_object_naming_each_key_once)
+        unicode = not _SURROGATE_ESCAPE.search(raw) or _unicode_throughout(parsed)  # paired ones (emoji) are fine
     except (ValueError, RecursionError):
         raise ApiError("VALIDATION_ERROR", "the request body is not valid JSON") from None
+    if not unicode:
+        raise ApiError("VALIDATION_ERROR", "the request body is not valid JSON: it holds an unpaired \\u surrogate")
+    return parsed
+
+
+def _object_naming_each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; one that names a key twice is refused (parsers disagree on which value wins)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ApiError("VALIDATION_ERROR", f"the request body names {twice!r} twice", field=twice[:64])
+    return found
+
+
+def _unicode_throughout(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_unicode_throughout(k) and _unicode_throughout(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_unicode_throughout(item) for item in value)
+    return True
 
 
 class StrictJsonParser(FlaskParser):
@@ -69,7 +99,7 @@ def install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _prepare() -> None:
         header = request.headers.get("X-Request-Id", "")
-        g.request_id = header if _REQUEST_ID.match(header) else str(
+        g.request_id = header if _REQUEST_ID.fullmatch(header) else str(
             uuid7(app.extensions["spinledger"].clock.now(), app.extensions["spinledger"].random_bytes)
         )
         view = app.view_functions.get(request.endpoint or "")
@@ -81,4 +111,7 @@ def install_request_hooks(app: Flask) -> None:
     def _tag(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers.setdefault("Cache-Control", "no-store")
+        # JSON only: a browser must never sniff a body into HTML, nor run or frame anything it holds.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
         return response

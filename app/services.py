@@ -14,6 +14,7 @@ from app.auth import Keyring
 from app.config import Settings
 from app.errors import ApiError
 from app.sessions import SessionStore
+from app.webhooks.store import WebhookStore
 from domain.clock import Clock, RandomBytes
 from domain.ids import player_stream_id, uuid7
 from domain.ledger import SpinLedger
@@ -42,6 +43,7 @@ class Services:
     sessions: SessionStore
     read_models: ReadModels
     audit: AuditLog
+    webhooks: WebhookStore
 
     def get_award(self, award_id: UUID) -> AwardStatus:
         now = self.clock.now()
@@ -112,6 +114,12 @@ class Services:
         url = self.settings.alert_webhook_url
         announce(alerts, WebhookAlertSender(url, self.settings.alert_webhook_secret, self.clock) if url else None)
         return recorded
+
+    def expire_awards(self) -> tuple[int, int]:
+        """The expiry job: ``AwardExpired`` for the awards past their instant with spins left, and, when
+        ``AWARD_EXPIRY_NOTICE_SECONDS`` is set, ``AwardExpiringSoon`` for those expiring within it."""
+        notice = timedelta(seconds=self.settings.award_expiry_notice_seconds) if self.settings.award_expiry_notice_seconds else None
+        return self.ledger.expire_awards(self.read_models.awards_due_for_expiry(self.clock.now(), notice), notice)
 
     def close(self) -> None:
         self.audit.close()

@@ -6,4 +6,6 @@ from datetime import datetime, timezone
 
 
 def format_instant(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    utc = at.astimezone(timezone.utc)
+    # isoformat, not strftime: %Y does not pad a year before 1000 to four digits.
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

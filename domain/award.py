@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -89,9 +89,34 @@ class Award(Aggregate):
             return CANCELLED
         if self.spins_used == self.spins_awarded:
             return COMPLETED
-        if at >= self.expires_at:
+        if at >= self.expires_at or getattr(self, "expiry_recorded", False):  # a clock behind the job's agrees
             return EXPIRED
         return ACTIVE
+
+    def expire(self, at: datetime) -> bool:
+        """Records, once, that the award expired with spins unplayed (they are forfeited); False when there
+        is nothing to record: not expired yet, completed, cancelled, or recorded already."""
+        if getattr(self, "expiry_recorded", False) or self.status_at(at) != EXPIRED:
+            return False
+        self._record_expiry(expired_at=self.expires_at, spins_forfeited=self.unplayed, timestamp=at)
+        return True
+
+    @event("AwardExpired")
+    def _record_expiry(self, expired_at: datetime, spins_forfeited: int, timestamp: datetime) -> None:
+        # The forfeit is not added to ``spins_forfeited``: an expired award's unplayed spins are counted as
+        # forfeited from its expiry instant on, event or not (``status_at``), everywhere alike.
+        self.expiry_recorded = True
+
+    def notice_expiry(self, at: datetime, notice: timedelta) -> bool:
+        """Records, once, that the award expires within ``notice`` with spins left; False otherwise."""
+        if getattr(self, "expiry_noticed", False) or self.status_at(at) != ACTIVE or at < self.expires_at - notice:
+            return False
+        self._record_expiry_notice(expires_at=self.expires_at, spins_left=self.unplayed, timestamp=at)
+        return True
+
+    @event("AwardExpiringSoon")
+    def _record_expiry_notice(self, expires_at: datetime, spins_left: int, timestamp: datetime) -> None:
+        self.expiry_noticed = True
 
     @event("ExpiredAwardUseAttempted")
     def record_expired_use(self, request_id: str, timestamp: datetime) -> None:

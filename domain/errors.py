@@ -134,5 +134,9 @@ class SpinNotFound(DomainError):
     code = "SPIN_NOT_FOUND"
 
 
+class WebhookNotFound(DomainError):
+    code = "WEBHOOK_NOT_FOUND"
+
+
 class GameVersionUnavailable(DomainError):
     code = "GAME_VERSION_UNAVAILABLE"

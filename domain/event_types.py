@@ -1,4 +1,4 @@
-"""The names of every event the ledger records (a compliance query filters by them)."""
+"""The names of every event the ledger records (a compliance query filters by them), and their classes."""
 
 from __future__ import annotations
 
@@ -10,14 +10,19 @@ from domain.promotion import Promotion
 from domain.reconciliation import Reconciliation, ReconciliationLog
 from domain.request_record import RequestRecord
 
+AGGREGATES: tuple[type[Aggregate], ...] = (Promotion, Award, Player, Reconciliation, ReconciliationLog, RequestRecord)
 
-def _event_names(aggregate: type[Aggregate]) -> set[str]:
+
+def _event_classes(aggregate: type[Aggregate]) -> dict[str, type[Aggregate.Event]]:
     return {
-        name for name, value in vars(aggregate).items()
+        name: value for name, value in vars(aggregate).items()
         if isinstance(value, type) and issubclass(value, Aggregate.Event) and not hasattr(Aggregate, name)
     }
 
 
-EVENT_TYPES = frozenset().union(*(
-    _event_names(aggregate) for aggregate in (Promotion, Award, Player, Reconciliation, ReconciliationLog, RequestRecord)
-))
+EVENT_CLASSES: dict[str, tuple[type[Aggregate.Event], ...]] = {}
+for _aggregate in AGGREGATES:
+    for _name, _cls in _event_classes(_aggregate).items():
+        EVENT_CLASSES[_name] = EVENT_CLASSES.get(_name, ()) + (_cls,)
+
+EVENT_TYPES = frozenset(EVENT_CLASSES)

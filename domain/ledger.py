@@ -20,6 +20,7 @@ from domain.cache import StateCache
 from domain.clock import Clock, RandomBytes
 from domain.eligibility import AwardContext, check_award
 from domain.compliance_use_cases import ComplianceUseCases
+from domain.expiry_use_cases import ExpiryUseCases
 from domain.game_use_cases import GameUseCases
 from domain.reconciliation_use_cases import ReconciliationUseCases
 from domain.group_commit import GroupCommit
@@ -95,7 +96,7 @@ class GroupDecision:
         return True
 
 
-class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, ComplianceUseCases, Application[UUID]):
+class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, ComplianceUseCases, ExpiryUseCases, Application[UUID]):
     name = "SpinLedger"
     snapshotting_intervals = {Promotion: 25, Player: 50}
     MAX_ATTEMPTS = 8

@@ -20,7 +20,7 @@ def parse_amount(text: object, field: str) -> Decimal:
     """Parses a money string such as ``"1.10"``; anything else names ``field`` in the error."""
     if not isinstance(text, str):
         raise ValidationFailed(f"{field} must be a decimal string such as \"1.00\", not a JSON number", field=field)
-    if not _AMOUNT.match(text):
+    if not _AMOUNT.fullmatch(text):
         raise ValidationFailed(f"{field} must be a decimal string with exactly two decimals, such as \"1.00\"", field=field)
     return Decimal(text)
 

@@ -20,7 +20,7 @@ MINIMUM_AGE_BY_REGION = {code: 19 for code in CANADIAN_SUBDIVISIONS} | {"CA-AB":
 
 def check_player_region(region: object, field: str = "region") -> str:
     """A player's region is an ISO 3166-2 subdivision such as ``CA-ON``."""
-    if not isinstance(region, str) or not _SUBDIVISION.match(region):
+    if not isinstance(region, str) or not _SUBDIVISION.fullmatch(region):
         raise ValidationFailed(f"{field} must be an ISO 3166-2 subdivision code such as \"CA-ON\"", field=field)
     if region.startswith("CA-") and region not in CANADIAN_SUBDIVISIONS:
         raise ValidationFailed(f"{field} {region!r} is not a Canadian province or territory", field=field)
@@ -29,7 +29,7 @@ def check_player_region(region: object, field: str = "region") -> str:
 
 def check_allowed_region(region: object, field: str = "allowed_regions") -> str:
     """A promotion may allow a whole country (``CA``) or one subdivision (``CA-ON``)."""
-    if not isinstance(region, str) or not (_COUNTRY.match(region) or _SUBDIVISION.match(region)):
+    if not isinstance(region, str) or not (_COUNTRY.fullmatch(region) or _SUBDIVISION.fullmatch(region)):
         raise ValidationFailed(f"{field} entries must be ISO 3166-1 (\"CA\") or ISO 3166-2 (\"CA-ON\") codes", field=field)
     return region
 

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 from domain.errors import ValidationFailed
 from domain.money import check_currency
@@ -100,6 +101,17 @@ class SpinCommand:
     currency: str | None = None
     award_id: str | None = None
     block_id: str | None = None  # a bonus spin of this free-spins block
+
+    def __post_init__(self) -> None:
+        # Checked here, not only at the edge: a spin is settled in a group with others, and an id that
+        # cannot be read must refuse this spin alone, before it joins one.
+        if self.award_id is not None:
+            try:
+                canonical = str(UUID(self.award_id)) == self.award_id.lower()
+            except (ValueError, AttributeError, TypeError):
+                canonical = False
+            if not canonical:
+                raise ValidationFailed("awardId must be a UUID such as 0195f3a4-8c1e-7b2a-9d4e-5f6a7b8c9d0e", field="awardId")
 
     def fingerprint(self) -> str:
         canonical = ["bonus" if self.block_id else "spin", str(self.bet), self.currency, self.award_id, self.block_id]

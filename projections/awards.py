@@ -20,7 +20,8 @@ from domain.award import Award
 from projections.view import BatchProjection, View
 
 ZERO = Decimal("0.00")
-AWARD_EVENTS = (Award.FreeSpinsAwarded, Award.AwardSpinPlayed, Award.AwardCancelled, Award.ExpiredAwardUseAttempted)
+AWARD_EVENTS = (Award.FreeSpinsAwarded, Award.AwardSpinPlayed, Award.AwardCancelled, Award.ExpiredAwardUseAttempted,
+                Award.AwardExpired, Award.AwardExpiringSoon)
 
 
 @dataclass
@@ -32,6 +33,8 @@ class AwardRow:
     total_win: Decimal = ZERO
     cancelled_at: datetime | None = None
     expired_use_attempts: int = 0
+    expiry_recorded_at: datetime | None = None  # when the expiry job recorded AwardExpired
+    expiry_noticed_at: datetime | None = None  # and AwardExpiringSoon
     version: int = 0
 
 
@@ -52,6 +55,10 @@ def fold_awards(events: list[Any], positions: list[int]) -> dict[UUID, AwardRow]
             row.cancelled_at = event.timestamp
         elif isinstance(event, Award.ExpiredAwardUseAttempted):
             row.expired_use_attempts += 1
+        elif isinstance(event, Award.AwardExpired):  # the forfeit itself follows from expires_at, as everywhere
+            row.expiry_recorded_at = event.timestamp
+        elif isinstance(event, Award.AwardExpiringSoon):
+            row.expiry_noticed_at = event.timestamp
     return rows
 
 
@@ -74,10 +81,10 @@ def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]
         f"""
         INSERT INTO {table} AS a (award_id, player_id, promo_id, game_code, spins_awarded, bet_per_spin,
             currency, issued_at, expires_at, spins_used, spins_forfeited, total_win, cancelled_at, expired_use_attempts, version,
-            issued_position)
+            issued_position, expiry_recorded_at, expiry_noticed_at)
         SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::integer[], %b::numeric[], %b::text[],
             %b::timestamptz[], %b::timestamptz[], %b::integer[], %b::integer[], %b::numeric[], %b::timestamptz[],
-            %b::integer[], %b::bigint[], %b::bigint[])
+            %b::integer[], %b::bigint[], %b::bigint[], %b::timestamptz[], %b::timestamptz[])
         ON CONFLICT (award_id) DO UPDATE SET
             spins_used = a.spins_used + EXCLUDED.spins_used,
             spins_forfeited = a.spins_forfeited + EXCLUDED.spins_forfeited,
@@ -85,12 +92,14 @@ def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]
             cancelled_at = coalesce(EXCLUDED.cancelled_at, a.cancelled_at),
             expired_use_attempts = a.expired_use_attempts + EXCLUDED.expired_use_attempts,
             version = EXCLUDED.version,
-            issued_position = coalesce(EXCLUDED.issued_position, a.issued_position)
+            issued_position = coalesce(EXCLUDED.issued_position, a.issued_position),
+            expiry_recorded_at = coalesce(EXCLUDED.expiry_recorded_at, a.expiry_recorded_at),
+            expiry_noticed_at = coalesce(EXCLUDED.expiry_noticed_at, a.expiry_noticed_at)
         """,
         [ids, *[[created_field(r, name) for r in values] for name in created],
          [r.spins_used for r in values], [r.spins_forfeited for r in values], [r.total_win for r in values],
          [r.cancelled_at for r in values], [r.expired_use_attempts for r in values], [r.version for r in values],
-         [r.issued_position for r in values]],
+         [r.issued_position for r in values], [r.expiry_recorded_at for r in values], [r.expiry_noticed_at for r in values]],
     )
 
 
@@ -110,33 +119,38 @@ AWARD_COLUMNS = """
             cancelled_at timestamptz,
             expired_use_attempts integer NOT NULL DEFAULT 0,
             version bigint NOT NULL DEFAULT 0,
-            issued_position bigint
+            issued_position bigint,
+            expiry_recorded_at timestamptz,
+            expiry_noticed_at timestamptz
 """
 
 
 def award_columns_added(table: str) -> str:
     """Adds the columns added to ``AWARD_COLUMNS`` since a table was first made (a rebuild fills them in).
     Only when one is missing: an ALTER TABLE would otherwise wait, at every start, behind any long read."""
-    return f"""
+    added = {"issued_position": "bigint", "expiry_recorded_at": "timestamptz", "expiry_noticed_at": "timestamptz"}
+    return "\n".join(f"""
         DO $$ BEGIN
             IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                           WHERE table_schema = current_schema() AND table_name = '{table}' AND column_name = 'issued_position') THEN
-                ALTER TABLE {table} ADD COLUMN issued_position bigint;
+                           WHERE table_schema = current_schema() AND table_name = '{table}' AND column_name = '{column}') THEN
+                ALTER TABLE {table} ADD COLUMN {column} {kind};
             END IF;
-        END $$"""
+        END $$;""" for column, kind in added.items())
 
 
 class AwardsView(View):
     name = "awards"
     tables = ("award_status",)
-    indexes = ("award_status_player", "award_status_player_listed", "award_status_promo")
+    indexes = ("award_status_player", "award_status_player_listed", "award_status_promo", "award_status_expiry_due")
     ddl = """
         CREATE TABLE IF NOT EXISTS {p}award_status (""" + AWARD_COLUMNS + """        );
         """ + award_columns_added("{p}award_status")
     query_indexes_ddl = """
         CREATE INDEX IF NOT EXISTS {p}award_status_player ON {p}award_status (player_id, issued_at);
         CREATE INDEX IF NOT EXISTS {p}award_status_player_listed ON {p}award_status (player_id, issued_position);
-        CREATE INDEX IF NOT EXISTS {p}award_status_promo ON {p}award_status (promo_id)
+        CREATE INDEX IF NOT EXISTS {p}award_status_promo ON {p}award_status (promo_id);
+        CREATE INDEX IF NOT EXISTS {p}award_status_expiry_due ON {p}award_status (expires_at)
+            WHERE cancelled_at IS NULL AND expiry_recorded_at IS NULL AND spins_used < spins_awarded
     """
 
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:

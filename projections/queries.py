@@ -7,7 +7,7 @@ just played). ``current_for`` tells; the caller waits for the worker or asks the
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 from uuid import UUID
@@ -82,6 +82,20 @@ class ReadModels:
         data = [_award(row) for row in rows[:limit]]
         has_more = len(rows) > limit
         return Page(data=data, next_cursor=data[-1].award_id if has_more else None, has_more=has_more)
+
+    def awards_due_for_expiry(self, now: datetime, notice: timedelta | None, limit: int = 1000) -> list[UUID]:
+        """Awards with spins left that are past their instant and not yet recorded expired, or (with
+        ``notice``) that expire within it and were not yet noticed; soonest first."""
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                """SELECT award_id FROM award_status
+                   WHERE cancelled_at IS NULL AND expiry_recorded_at IS NULL AND spins_used < spins_awarded
+                     AND (expires_at <= %(now)s OR (%(notice)s::interval IS NOT NULL AND expiry_noticed_at IS NULL
+                                                     AND expires_at <= %(now)s + %(notice)s::interval))
+                   ORDER BY expires_at LIMIT %(limit)s""",
+                {"now": now, "notice": notice, "limit": limit},
+            ).fetchall()
+        return [row["award_id"] for row in rows]
 
     def has_player(self, player_id: str) -> bool:
         with self.datastore.get_connection() as conn:

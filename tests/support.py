@@ -23,7 +23,9 @@ API_KEYS = {
     "test-reader-key": {"name": "reader", "scopes": ["awards:read"]},
     "test-finance-key": {"name": "finance", "scopes": ["finance"]},
     "test-compliance-key": {"name": "compliance", "scopes": ["compliance"]},
+    "test-metrics-key": {"name": "prometheus", "scopes": ["metrics"]},
 }
+METRICS = {"Authorization": "Bearer test-metrics-key"}
 ADMIN = {"Authorization": "Bearer test-admin-key"}
 COMPLIANCE = {"Authorization": "Bearer test-compliance-key"}
 

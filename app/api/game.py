@@ -8,7 +8,7 @@ from typing import Any, Callable, NoReturn, TypeVar
 from flask import g, request
 from marshmallow import Schema, ValidationError
 
-from app.auth import bearer_token
+from app.auth import SESSION_SCHEME, bearer_token
 from app.errors import ApiError, validation_error
 from app.http import Blueprint, StrictJsonParser
 from app.schemas.game import (
@@ -54,7 +54,7 @@ def require_session(view: F) -> F:
         g.game_session = services().sessions.resolve(token, services().clock.now())
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return Blueprint.doc(security=[{SESSION_SCHEME: []}])(wrapper)  # type: ignore[no-any-return]
 
 
 def command(headers: dict[str, str], **fields: Any) -> SpinCommand:

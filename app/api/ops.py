@@ -4,10 +4,9 @@ from typing import Any
 
 from flask import Response
 from marshmallow import Schema, fields
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-
+from app.auth import require_scope
 from app.http import Blueprint
+from app.metrics import render
 from app.services import ledger, services
 from projections.lag import projection_lags
 
@@ -46,12 +45,7 @@ def readyz() -> Any:
 
 
 @blp.route("/metrics", methods=["GET"])
+@require_scope("metrics")  # it tells bets and wins: Prometheus scrapes with a key of its own
 @blp.doc(responses={"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics() -> Response:
-    registry = CollectorRegistry()
-    events = Gauge("spinledger_projection_lag_events", "events recorded past the projection's position", ["projection"], registry=registry)
-    seconds = Gauge("spinledger_projection_lag_seconds", "age of the oldest event a projection has still to apply", ["projection"], registry=registry)
-    for lag in projection_lags(ledger().recorder.datastore, services().clock.now()):
-        events.labels(lag.projection).set(lag.events)
-        seconds.labels(lag.projection).set(lag.seconds)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return render(services())

@@ -6,14 +6,14 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.errors import ApiError, validation_error
 from app.schemas.common import ErrorSchema
-from app.schemas.fields import Instant, Money, StrictInteger, Text, external_id
+from app.schemas.fields import Instant, Money, Pattern, StrictInteger, Text, external_id
 from app.schemas.promotions import MAX_SPINS
 from domain.errors import DomainError
 from domain.promotion import AWARD_TYPE_FREE_SPINS
 from domain.requests import AwardRequest
 
 MAX_BATCH = 1000
-IDEMPOTENCY_KEY = validate.Regexp(r"^[\x21-\x7e]{1,255}$", error="must be 1-255 printable ASCII characters without spaces")
+IDEMPOTENCY_KEY = Pattern(r"^[\x21-\x7e]{1,255}$", error="must be 1-255 printable ASCII characters without spaces")
 
 
 class AwardRequestSchema(Schema):

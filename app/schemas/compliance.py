@@ -7,17 +7,17 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from app.schemas.common import page_schema
-from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money
+from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, Pattern
 from domain.event_types import EVENT_TYPES
 from projections.event_history import EventFilter
 from projections.source import plain
 
-POSITION = validate.Regexp(r"^[0-9]{1,18}$", error="must be the next_cursor of a previous page")
+POSITION = Pattern(r"^[0-9]{1,18}$", error="must be the next_cursor of a previous page")
 
 
 class EventFilterSchema(Schema):
-    player_id = fields.String(validate=validate.Regexp(EXTERNAL_ID_PATTERN))
-    promo_id = fields.String(validate=validate.Regexp(EXTERNAL_ID_PATTERN))
+    player_id = fields.String(validate=Pattern(EXTERNAL_ID_PATTERN))
+    promo_id = fields.String(validate=Pattern(EXTERNAL_ID_PATTERN))
     award_id = fields.UUID()
     type = fields.List(fields.String(), metadata={"description": "an event type; repeat for several"})
     from_ = Instant(data_key="from", metadata={"description": "events at or after this UTC instant"})

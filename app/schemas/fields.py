@@ -14,8 +14,17 @@ from domain.errors import ValidationFailed
 from domain.money import format_amount, parse_amount
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-EXTERNAL_ID = re.compile(EXTERNAL_ID_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match: ``re.fullmatch``, so that, unlike ``match`` with a
+    closing ``$``, a value with a trailing newline does not pass. The OpenAPI document shows the pattern."""
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class Money(fields.Field):
@@ -83,5 +92,5 @@ class Text(fields.String):
 def external_id(**kwargs: Any) -> fields.String:
     """An id chosen by the caller (player, promotion): letters, digits and ``. _ : -``, at most 64."""
     return fields.String(
-        validate=validate.Regexp(EXTERNAL_ID_PATTERN, error="must be 1-64 letters, digits or . _ : -"), **kwargs
+        validate=Pattern(EXTERNAL_ID_PATTERN, error="must be 1-64 letters, digits or . _ : -"), **kwargs
     )

@@ -10,13 +10,13 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
-from app.schemas.fields import Instant, Money
+from app.schemas.fields import Instant, Money, Pattern
 from domain.money import parse_amount
 from domain.errors import ValidationFailed
 from domain.slot.definition import SlotGame
 from domain.views import GameState, SpinView
 
-UUID_TEXT = validate.Regexp(r"^[0-9a-fA-F-]{36}$", error="must be a UUID")
+UUID_TEXT = Pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", error="must be a UUID")
 
 
 class BetAmount(fields.Field):
@@ -49,7 +49,7 @@ class BonusSpinRequestSchema(Schema):
 
 class SpinHeadersSchema(Schema):
     request_id = fields.String(
-        data_key="X-Request-Id", required=True, validate=validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="must be 1-128 printable ASCII characters"),
+        data_key="X-Request-Id", required=True, validate=Pattern(r"^[\x21-\x7e]{1,128}$", error="must be 1-128 printable ASCII characters"),
         metadata={"description": "the client's idempotency key for this spin: the same id always returns the same spin"},
     )
 

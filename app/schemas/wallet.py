@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from app.schemas.fields import Instant, Money, external_id
+from app.schemas.fields import Instant, Money, Pattern, external_id
 
-TRANSACTION_ID = validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="must be 1-128 printable ASCII characters without spaces")
+TRANSACTION_ID = Pattern(r"^[\x21-\x7e]{1,128}$", error="must be 1-128 printable ASCII characters without spaces")
 
 
 class FundsRequestSchema(Schema):
     transaction_id = fields.String(required=True, validate=TRANSACTION_ID, metadata={"example": "psp-7f3a-0001"})
     amount = Money(required=True, metadata={"example": "50.00"})
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code such as CAD"), metadata={"example": "CAD"})
+    currency = fields.String(required=True, validate=Pattern(r"^[A-Z]{3}$", error="must be an ISO 4217 code such as CAD"), metadata={"example": "CAD"})
 
 
 class FundsReceiptSchema(Schema):

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.api.helpers import assert_envelope, define, register
+from tests.api.helpers import assert_envelope, define, funded_session, register, spin
 from tests.fixtures.seed001 import (
     BASE_SPIN_EXAMPLE,
     BLOCK_COMPLETE_EXAMPLE,
@@ -18,27 +18,12 @@ from tests.fixtures.seed001 import (
     same_shape,
     validator,
 )
-from tests.support import ADMIN, NO_SCATTER, THREE_SCATTERS, ScriptedStops, award_json, unique
+from tests.support import ADMIN, NO_SCATTER, THREE_SCATTERS, ScriptedStops, award_json
 
 
 @pytest.fixture
 def random_bytes(request):
     return ScriptedStops(seed=request.node.nodeid)
-
-
-def funded_session(client, amount="100.00", **profile):
-    player_id = register(client, **profile)
-    if amount:
-        response = client.post(f"/api/v1/players/{player_id}/deposits", json={"transaction_id": unique("tx"), "amount": amount, "currency": "CAD"}, headers=ADMIN)
-        assert response.status_code == 201, response.json
-    response = client.post("/api/v1/sessions", json={"player_id": player_id}, headers=ADMIN)
-    assert response.status_code == 201, response.json
-    return player_id, {"Authorization": f"Bearer {response.json['token']}"}
-
-
-def spin(client, session, body=None, request_id=None, path="/api/v1/game/spin"):
-    headers = {**session, "X-Request-Id": request_id or str(uuid.uuid4())}
-    return client.post(path, json={"betAmount": "1.00", "currency": "CAD"} if body is None else body, headers=headers)
 
 
 def assert_seed_spin(body, example=BASE_SPIN_EXAMPLE):

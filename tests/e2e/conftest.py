@@ -25,8 +25,10 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str):
-        self.port = free_port()
+    def __init__(self, database_url: str, port: int | None = None, env: dict[str, str] | None = None):
+        self.database_url = database_url
+        self.extra_env = env or {}
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
@@ -34,9 +36,18 @@ class Server:
             "PORT": str(self.port),
             "WEB_CONCURRENCY": "2",
             "SPINLEDGER_API_KEYS": json.dumps(API_KEYS),
+            **self.extra_env,
         }
-        self.process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env)
-        self.worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env)
+        # Each in a process group of its own, so that ``kill`` reaches gunicorn's workers as well as its master.
+        self.process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, start_new_session=True)
+        self.worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, start_new_session=True)
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.kill()  # never left running behind a failed test
+            raise
+
+    def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -44,10 +55,22 @@ class Server:
             try:
                 if requests.get(f"{self.base}/readyz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting up
                 time.sleep(0.2)
-        self.stop()
         raise RuntimeError("server did not become ready in 60 s")
+
+    def kill(self) -> None:
+        """SIGKILL to every process: gunicorn's master and workers, and the projections worker."""
+        for process in (self.process, self.worker):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+    def restarted(self) -> Server:
+        """The same service started again, on the same port."""
+        return Server(self.database_url, self.port, self.extra_env)
 
     def stop(self) -> int:
         if self.worker.poll() is None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import psycopg
 import requests
 
-from tests.support import ADMIN, award_json, terms_json, unique
+from domain.ids import award_id_for_key
+from tests.support import ADMIN, award_json, event_count, terms_json, unique
 
 
 def iso(at: datetime) -> str:
@@ -60,9 +64,56 @@ def test_errors_over_http_are_json_envelopes(server):
     assert "/api/v1/awards" in document["paths"]
 
 
-def test_the_server_stops_cleanly_on_sigterm(database_url):
+def test_sigterm_lets_in_flight_requests_finish_and_writes_nothing_by_halves(own_database):
+    """Batches of 200 awards in flight when the server is told to stop: each is answered in full, or was
+    never taken (the listener had closed) and recorded nothing; the server exits 0."""
     from tests.e2e.conftest import Server
 
-    server = Server(database_url)
-    assert requests.get(f"{server.base}/healthz", timeout=5).status_code == 200
-    assert server.stop() == 0
+    server = Server(own_database)
+    player_id, promo_id = setup(server, budget_spins=1_000_000)
+    batches = {n: [award_json(player_id, promo_id, award_value=1) for _ in range(200)] for n in range(6)}
+    answers: dict[int, object] = {}
+
+    def send(n: int) -> None:
+        try:
+            answers[n] = requests.post(f"{server.base}/api/v1/awards/batch", json={"awards": batches[n]}, headers=ADMIN, timeout=60)
+        except requests.RequestException as refused:
+            answers[n] = refused
+
+    with ThreadPoolExecutor(len(batches)) as pool, psycopg.connect(own_database, autocommit=True) as conn:
+        for n in batches:
+            pool.submit(send, n)
+        deadline = time.monotonic() + 60
+        while event_count(conn, "FreeSpinsAwarded") == 0:  # the first batch is being recorded
+            assert time.monotonic() < deadline, "no batch was ever recorded"
+            time.sleep(0.005)
+        assert server.stop() == 0
+    with psycopg.connect(own_database) as conn:
+        for n, items in batches.items():
+            ids = [award_id_for_key(item["idempotency_key"]) for item in items]
+            (recorded,) = conn.execute("SELECT count(*) FROM spinledger_events WHERE originator_id = ANY(%s) AND originator_version = 1", [ids]).fetchone()
+            answer = answers[n]
+            if isinstance(answer, requests.Response):
+                assert answer.status_code == 200 and [r["status"] for r in answer.json()["results"]] == [201] * 200
+                assert recorded == 200
+            else:
+                assert recorded == 0, f"batch {n} was cut off after recording {recorded} awards"
+    assert any(isinstance(answer, requests.Response) for answer in answers.values())
+
+
+def test_any_worker_scraped_reports_the_requests_every_worker_answered(server):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.support import METRICS
+
+    labels = {"method": "GET", "route": "/api/v1/awards/<uuid:award_id>", "status": "404"}
+
+    def answered() -> float:
+        text = requests.get(f"{server.base}/metrics", headers=METRICS, timeout=10).text
+        return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                   if sample.name == "spinledger_http_requests_total" and sample.labels == labels)
+
+    before = answered()
+    for _ in range(40):  # a connection each: gunicorn's two workers take turns to accept them
+        assert requests.get(f"{server.base}/api/v1/awards/{uuid.uuid4()}", headers=ADMIN, timeout=10).status_code == 404
+    assert [answered() - before for _ in range(8)] == [40] * 8

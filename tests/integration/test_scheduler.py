@@ -114,3 +114,29 @@ def test_the_scheduler_purges_the_audit_log_at_half_past_three_utc(injected_time
         assert scheduler.get_job(AUDIT_PURGE_JOB).next_run_time == datetime(2026, 11, 23, 3, 30, tzinfo=timezone.utc)
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_the_award_expiry_job_runs_every_interval_and_survives_a_failing_run():
+    import threading
+    import time as clock_time
+
+    from app.scheduler import AWARD_EXPIRY_JOB, make_scheduler
+
+    runs: list[int] = []
+    twice = threading.Event()
+
+    def expire() -> tuple[int, int]:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("the database blinked")  # logged; the next run goes ahead
+        twice.set()
+        return 0, 0
+
+    scheduler = make_scheduler("0 2 * * *", lambda: {}, expire=expire, expiry_seconds=0.1)
+    assert scheduler.get_job(AWARD_EXPIRY_JOB) is not None
+    scheduler.start()
+    try:
+        started = clock_time.monotonic()
+        assert twice.wait(30), f"the job ran {len(runs)} times in {clock_time.monotonic() - started:.1f} s"
+    finally:
+        scheduler.shutdown(wait=True)

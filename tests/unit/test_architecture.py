@@ -48,3 +48,33 @@ def test_the_domain_reads_no_clock_and_no_randomness_of_its_own():
         source = path.read_text()
         for call in ("datetime.now(", "datetime.utcnow(", "time.time(", "random.", "os.urandom", "uuid4(", "date.today("):
             assert call not in source, f"{path.name} calls {call}"
+
+
+def test_gunicorns_master_loads_no_database_driver_before_gevent_patches_its_workers():
+    """The master imports the hooks and the log formatter; a psycopg imported there would be inherited by
+    the forked workers with a wait function chosen before gevent's patches: one that blocks the worker."""
+    import subprocess
+
+    probe = (
+        "import sys, logging.config, app.gunicorn_hooks as hooks\n"
+        "logging.config.dictConfig(hooks.logconfig_dict)\n"
+        "logging.getLogger('gunicorn.error').info('booting')\n"
+        "print(sorted(m for m in ('psycopg', 'eventsourcing', 'flask', 'gevent') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+
+
+def test_the_served_workers_wait_on_the_database_cooperatively():
+    """In the order gunicorn runs them: the master's imports, then in the worker gevent's patches, then the app."""
+    import subprocess
+
+    probe = (
+        "import logging.config, app.gunicorn_hooks as hooks\n"
+        "logging.config.dictConfig(hooks.logconfig_dict)\n"
+        "from gevent import monkey; monkey.patch_all()\n"
+        "import app.factory, psycopg.waiting as waiting\n"
+        "print(waiting.wait.__name__)\n"
+    )
+    chosen = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert chosen != "wait_c"  # psycopg's C wait blocks the whole process

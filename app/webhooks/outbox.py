@@ -1,0 +1,88 @@
+"""The follower that fills the webhook outbox: it reads the event store like a projection (its position is
+written in the same transaction as the deliveries it enqueues, so each event is enqueued exactly once)
+and adds one delivery per event and live subscription that asked for the event's type.
+
+A delivery's body is fixed when it is enqueued, and its id (the ``Webhook-Id``) is the ``uuid5`` of the
+subscription and the event: every attempt sends the same bytes under the same id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from app.webhooks.store import OUTBOX_LOCK_KEY, PENDING, TABLES
+from domain.event_types import EVENT_CLASSES
+from domain.ids import event_id_text
+from projections.event_index import unwrapped
+from projections.view import BatchProjection, View
+
+# The events a subscription may ask for: what marketing and finance act on, not every player's spin.
+WEBHOOK_EVENT_TYPES = (
+    "FreeSpinsAwarded", "AwardCancelled", "AwardExpired", "AwardExpiringSoon", "AwardSpinPlayed", "ExpiredAwardUseAttempted", "BlockCompleted",
+    "PromotionEnded", "SelfExclusionStarted", "ReconciliationCompleted", "DriftAlertRaised",
+)
+
+
+def delivery_body(event: Notification, position: int) -> tuple[str, str, str]:
+    """The event's id, type and the JSON body every attempt to deliver it sends."""
+    payload = unwrapped(event.state)
+    state = json.loads(payload)
+    event_type = event.topic.rsplit(".", 1)[-1]
+    event_id = event_id_text(str(event.originator_id), event.originator_version)
+    body = json.dumps({
+        "event_id": event_id, "type": event_type, "position": position, "stream_id": str(event.originator_id),
+        "version": event.originator_version, "occurred_at": state["timestamp"], "data": state,
+    }, separators=(",", ":"), ensure_ascii=False)
+    return event_id, event_type, body
+
+
+class OutboxView(View):
+    name = "webhook_outbox"
+    tables = ("webhook_deliveries",)
+    indexes = ()
+    ddl = TABLES
+
+    def __init__(self, *args: Any, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._now = now  # the service's clock: a delivery is due from when it is enqueued
+
+    def write(self, cursor: Cursor[DictRow], events: list[Notification], positions: list[int]) -> None:  # type: ignore[override]
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
+        subscriptions = cursor.execute(
+            "SELECT id, event_types, from_position FROM webhook_subscriptions WHERE deleted_at IS NULL").fetchall()
+        if not subscriptions:
+            return
+        now = self._now()
+        rows: list[tuple[Any, ...]] = []
+        for event, position in zip(events, positions):
+            type_name = event.topic.rsplit(".", 1)[-1]
+            wanted = [s for s in subscriptions if position > s["from_position"] and type_name in s["event_types"]]
+            if not wanted:
+                continue
+            event_id, event_type, body = delivery_body(event, position)
+            rows += [(uuid.uuid5(s["id"], event_id), s["id"], event_id, event_type, position, body) for s in wanted]
+        if rows:
+            columns = list(zip(*rows))
+            cursor.execute(
+                """INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, position, body, status,
+                                                   created_at, retrying_since, next_attempt_at)
+                   SELECT id, sub, event_id, event_type, position, body, %s, %s, %s, %s
+                   FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[], %s::bigint[], %s::text[])
+                        AS d(id, sub, event_id, event_type, position, body)
+                   ON CONFLICT (id) DO NOTHING""",
+                [PENDING, now, now, now, *[list(column) for column in columns]],
+            )
+
+
+class OutboxProjection(BatchProjection):
+    name = "webhook_outbox"
+    topics = tuple(get_topic(cls) for name in WEBHOOK_EVENT_TYPES for cls in EVENT_CLASSES[name])
+    decoded = False  # it sends the stored form, as the event index holds it
