@@ -42,6 +42,7 @@ class Ledger:
     statuses: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     progress: int = 0
+    sent: int = 0  # requests sent, retries included
     in_flight: int = 0  # requests sent and not yet answered
     failures: list[BaseException] = field(default_factory=list)  # what ended a client early
 
@@ -60,6 +61,7 @@ class Client:
         deadline = time.monotonic() + DEADLINE_SECONDS
         while time.monotonic() < deadline:
             with self.ledger.lock:
+                self.ledger.sent += 1
                 self.ledger.in_flight += 1
             try:
                 response = send()
@@ -240,12 +242,16 @@ def test_a_database_restart_mid_traffic_gives_only_retryable_503s_and_converges(
         threads = start_clients(server, ledger)
         wait_for_progress(ledger, PLAYERS * 3)
         stop_database()
+        sent_at_stop = ledger.sent
         time.sleep(3)  # an outage the clients meet
+        # Met by requests sent during it, or waiting through it: the service may answer those with a 503 or,
+        # when its retries outlast the outage, with a late 2xx; either is right.
+        met_the_outage = ledger.sent > sent_at_stop or ledger.in_flight > 0
         start_database()
         finish(threads, ledger)
         answers = set(ledger.statuses)
         assert answers <= {"200", "201", "503 SERVICE_UNAVAILABLE", "503 WALLET_UNAVAILABLE"}, ledger.statuses
-        assert ledger.statuses["503 SERVICE_UNAVAILABLE"] + ledger.statuses["503 WALLET_UNAVAILABLE"] > 0, "no request met the outage"
+        assert met_the_outage, f"no request met the outage: {ledger.statuses}"
         assert_exactly_once_and_no_drift(server, database_url, ledger)
     finally:
         server.stop()
