@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from projections.source import RawEvent
 from projections.view import BatchProjection, View
 
 # The library's transcoder writes a value of a non-JSON type as {"_type_": ..., "_data_": "..."}; the index
@@ -39,15 +39,27 @@ def unwrapped(state: bytes) -> str:
     return WRAPPED.sub(_unwrapped, state).decode()
 
 
-def award_named(topic: str, stream_id: UUID, state: dict[str, Any]) -> str | None:
+def award_named(topic: str, stream_id: str, state: dict[str, Any]) -> str | None:
     """The award an event concerns: its own stream's, or the one a player's spin or block was funded by."""
-    kind = topic.partition(":")[2].split(".")[0]
+    kind = stream_kind(topic)
     if kind == "Award":
-        return str(stream_id)
+        return stream_id
     if kind == "Player":
         spin = state.get("spin")
         return state.get("award_id") or (spin.get("award_id") if isinstance(spin, dict) else None)
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def stream_kind(topic: str) -> str:
+    """The aggregate class an event's topic names (``domain.award:Award.Cancelled`` is an ``Award``'s)."""
+    return topic.partition(":")[2].split(".")[0]
+
+
+@functools.lru_cache(maxsize=256)
+def type_field(topic: str) -> str:
+    """The event's class name, as a COPY field."""
+    return copy_text(topic.rsplit(".", 1)[-1])
 
 
 class EventIndexView(View):
@@ -82,16 +94,17 @@ class EventIndexView(View):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # What the first events of recently seen streams named, so that most batches need not ask the table.
-        self.streams_seen: dict[UUID, tuple[str | None, str | None]] = {}
+        self.streams_seen: dict[str, tuple[str | None, str | None]] = {}  # by stream id, as text
 
-    def prepare(self, events: list[Notification]) -> list[IndexEntry]:  # type: ignore[override]
+    def prepare(self, events: list[RawEvent]) -> list[IndexEntry]:  # type: ignore[override]
         entries = []
+        loads = json.loads
         for event in events:
             payload = unwrapped(event.state)
-            state = json.loads(payload)
+            state = loads(payload)
             # COPY's text format: tab-separated, backslash-escaped, \N for null. The payload is JSON as the store
             # wrote it (control characters escaped), so only its backslashes need doubling.
-            head = f"{event.id}\t{copy_text(event.topic.rsplit('.', 1)[-1])}\t{event.originator_id.hex}\t{event.originator_version}\t{state['timestamp']}"
+            head = f"{event.id}\t{type_field(event.topic)}\t{event.originator_id}\t{event.originator_version}\t{state['timestamp']}"
             tail = f"{copy_text(award_named(event.topic, event.originator_id, state))}\t{payload.replace(chr(92), chr(92) * 2)}"
             entries.append(IndexEntry(event.originator_id, event.originator_version, state.get("player_id"), state.get("promo_id"), head, tail))
         return entries
@@ -101,7 +114,7 @@ class EventIndexView(View):
         unknown = list({e.stream_id for e in events if e.stream_id not in first and e.stream_id not in self.streams_seen})
         if unknown:
             for row in cursor.execute(
-                f"SELECT stream_id, player_id, promo_id FROM {self.table('event_index')} WHERE stream_id = ANY(%b::uuid[]) AND version = 1",
+                f"SELECT stream_id::text, player_id, promo_id FROM {self.table('event_index')} WHERE stream_id = ANY(%s::uuid[]) AND version = 1",
                 [unknown],
             ):
                 self.streams_seen[row["stream_id"]] = (row["player_id"], row["promo_id"])
@@ -121,7 +134,7 @@ class EventIndexView(View):
 class IndexEntry:
     """An event made ready for COPY, but for the player and promotion its stream may have to say."""
 
-    stream_id: UUID
+    stream_id: str
     version: int
     player_id: str | None  # as the event itself names them
     promo_id: str | None

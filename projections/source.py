@@ -5,13 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, Tracking, UUIDAsHex
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import sql
+from psycopg.rows import tuple_row
 
 APPLICATION = "SpinLedger"  # the name the ledger records under: its tables and its tracking entries
+
+
+class RawEvent(NamedTuple):
+    """An event in the form the store holds it, for the views that keep or forward that form itself."""
+
+    id: int  # its notification id
+    originator_id: str  # its stream's UUID, as text
+    originator_version: int
+    topic: str
+    state: bytes  # the transcoder's JSON
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,11 @@ class EventSource:
     def __init__(self, datastore: PostgresDatastore):
         self.recorder = PostgresApplicationRecorder(datastore, events_table_name=f"{APPLICATION.lower()}_events")
         self.mapper: Mapper[UUID] = Mapper(transcoder=transcoder())
+        events = sql.Identifier(self.recorder.events_table_name)
+        columns = "notification_id, originator_id::text, originator_version, topic, state"
+        range_and_limit = "notification_id > %(after)s AND notification_id <= %(up_to)s ORDER BY notification_id LIMIT %(limit)s"
+        self._select_stored = sql.SQL(f"SELECT {columns} FROM {{}} WHERE {range_and_limit}").format(events)
+        self._select_stored_topics = sql.SQL(f"SELECT {columns} FROM {{}} WHERE topic = ANY(%(topics)s) AND {range_and_limit}").format(events)
 
     def head(self) -> int:
         """The newest notification id (0 when there is none)."""
@@ -38,17 +55,25 @@ class EventSource:
 
     def read(self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True) -> Page:
         """Events of ``topics`` after ``after`` up to ``up_to``, at most ``limit`` of them: domain events, or
-        the store's notifications as they are when ``decoded`` is false.
+        ``RawEvent``s when ``decoded`` is false.
 
         Notification ids are committed in order (the event store locks its table while it inserts), so
         everything up to a head that was read is final: a page read to ``up_to`` may skip the gaps.
         """
-        notifications = self.recorder.select_notifications(
-            start=after, limit=limit, stop=up_to, topics=list(topics), inclusive_of_start=False
-        )
-        events = [(self.mapper.to_domain_event(n) if decoded else n, Tracking(APPLICATION, n.id)) for n in notifications]
-        position = notifications[-1].id if len(notifications) == limit else up_to
+        stored = self.read_stored(after, up_to, limit, topics)
+        to_event = self.mapper.to_domain_event if decoded else None
+        events = [(to_event(n) if to_event else n, Tracking(APPLICATION, n.id)) for n in stored]  # type: ignore[arg-type]
+        position = stored[-1].id if len(stored) == limit else up_to
         return Page(events, position)
+
+    def read_stored(self, after: int, up_to: int, limit: int, topics: Sequence[str] = ()) -> list[RawEvent]:
+        """The library's ``select_notifications``, without its row dictionaries and UUID objects: the mapper
+        decodes these as it does the library's (making the ids UUIDs), and the views that keep or forward the
+        stored form (the event index, the webhook outbox) take them as they are."""
+        params = {"after": after, "up_to": up_to, "limit": limit, "topics": list(topics)}
+        with self.recorder.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as cursor:
+            cursor.execute(self._select_stored_topics if topics else self._select_stored, params, prepare=True)
+            return [RawEvent._make(row) for row in cursor.fetchall()]
 
 
 def plain(value: Any) -> Any:

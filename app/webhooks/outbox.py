@@ -13,7 +13,6 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -22,6 +21,7 @@ from app.webhooks.store import OUTBOX_LOCK_KEY, PENDING, TABLES
 from domain.event_types import EVENT_CLASSES
 from domain.ids import event_id_text
 from projections.event_index import unwrapped
+from projections.source import RawEvent
 from projections.view import BatchProjection, View
 
 # The events a subscription may ask for: what marketing and finance act on, not every player's spin.
@@ -31,14 +31,14 @@ WEBHOOK_EVENT_TYPES = (
 )
 
 
-def delivery_body(event: Notification, position: int) -> tuple[str, str, str]:
+def delivery_body(event: RawEvent, position: int) -> tuple[str, str, str]:
     """The event's id, type and the JSON body every attempt to deliver it sends."""
     payload = unwrapped(event.state)
     state = json.loads(payload)
     event_type = event.topic.rsplit(".", 1)[-1]
-    event_id = event_id_text(str(event.originator_id), event.originator_version)
+    event_id = event_id_text(event.originator_id, event.originator_version)
     body = json.dumps({
-        "event_id": event_id, "type": event_type, "position": position, "stream_id": str(event.originator_id),
+        "event_id": event_id, "type": event_type, "position": position, "stream_id": event.originator_id,
         "version": event.originator_version, "occurred_at": state["timestamp"], "data": state,
     }, separators=(",", ":"), ensure_ascii=False)
     return event_id, event_type, body
@@ -54,7 +54,7 @@ class OutboxView(View):
         super().__init__(*args, **kwargs)
         self._now = now  # the service's clock: a delivery is due from when it is enqueued
 
-    def write(self, cursor: Cursor[DictRow], events: list[Notification], positions: list[int]) -> None:  # type: ignore[override]
+    def write(self, cursor: Cursor[DictRow], events: list[RawEvent], positions: list[int]) -> None:  # type: ignore[override]
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
         subscriptions = cursor.execute(
             "SELECT id, event_types, from_position FROM webhook_subscriptions WHERE deleted_at IS NULL").fetchall()
