@@ -64,14 +64,13 @@ CREATE INDEX IF NOT EXISTS audit_requests_key_name ON audit_requests (key_name, 
 CREATE INDEX IF NOT EXISTS audit_requests_players ON audit_requests USING gin (player_ids);
 CREATE INDEX IF NOT EXISTS audit_requests_bodies_kept ON audit_requests (at) WHERE bodies_purged_at IS NULL;
 """
-INSERT = """
-INSERT INTO audit_requests (at, method, route, path, status, key_name, session_id, idempotency_key, request_id,
-    player_ids, latency_ms, request_body, request_text, request_bytes, request_truncated,
-    response_body, response_text, response_bytes, response_truncated)
-VALUES (%(at)s, %(method)s, %(route)s, %(path)s, %(status)s, %(key_name)s, %(session_id)s, %(idempotency_key)s,
-    %(request_id)s, %(player_ids)s, %(latency_ms)s, %(request_body)s::jsonb, %(request_text)s, %(request_bytes)s,
-    %(request_truncated)s, %(response_body)s::jsonb, %(response_text)s, %(response_bytes)s, %(response_truncated)s)
-"""
+# The columns a row is written with, in the order ``_row`` gives them; a group's rows go in one COPY.
+COLUMNS = (
+    "at", "method", "route", "path", "status", "key_name", "session_id", "idempotency_key", "request_id",
+    "player_ids", "latency_ms", "request_body", "request_text", "request_bytes", "request_truncated",
+    "response_body", "response_text", "response_bytes", "response_truncated",
+)
+COPY = f"COPY audit_requests ({', '.join(COLUMNS)}) FROM STDIN"
 SELECT = """
 SELECT id, at, method, route, path, status, key_name, session_id, idempotency_key, request_id,
     CASE WHEN cardinality(player_ids) = 1 THEN player_ids[1] END AS player_id, player_ids, latency_ms,
@@ -120,13 +119,14 @@ class Purged:
     rows_before: datetime
 
 
-def _row(entry: AuditRecord) -> dict[str, Any]:
-    sides = ("request", "response")
-    params = {name: getattr(entry, name) for name in AuditRecord.__dataclass_fields__ if name not in sides}
-    for side in sides:
-        body: CapturedBody = getattr(entry, side)
-        params |= {f"{side}_body": body.json, f"{side}_text": body.text, f"{side}_bytes": body.size, f"{side}_truncated": body.truncated}
-    return params
+def _row(entry: AuditRecord) -> tuple[Any, ...]:
+    request, response = entry.request, entry.response
+    return (
+        entry.at, entry.method, entry.route, entry.path, entry.status, entry.key_name, entry.session_id,
+        entry.idempotency_key, entry.request_id, entry.player_ids, entry.latency_ms,
+        request.json, request.text, request.size, request.truncated,
+        response.json, response.text, response.size, response.truncated,
+    )
 
 
 class AuditLog:
@@ -155,7 +155,10 @@ class AuditLog:
             # commit): a crash of this process loses no row, and only a crash of the database server itself
             # could take back the last fraction of a second of them.
             cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.executemany(INSERT, [_row(entry) for entry in entries])
+            # COPY rather than an INSERT per row: one statement for the group, its rows formatted in C.
+            with cursor.copy(COPY) as copy:
+                for entry in entries:
+                    copy.write_row(_row(entry))
         return [None] * len(entries)
 
     def query(self, *, since: datetime | None = None, until: datetime | None = None, route: str | None = None,

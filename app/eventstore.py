@@ -47,11 +47,12 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             "  (SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind FROM {schema}.{events} e"
             "   WHERE e.originator_id = w.originator_id"
             "   AND e.originator_version > GREATEST(w.after_version, COALESCE(latest.version, 0)))) x"
-        ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name))
+        ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name)).as_bytes()
         append_function = sql.Identifier(events_table_name + "_append")
+        # Both statements are rendered once, here: psycopg renders a composed statement again at every execute.
         self._append_statement = sql.SQL("SELECT notification_id FROM {schema}.{function}(%s, %s, %s, %s)").format(
             schema=schema, function=append_function
-        )
+        ).as_bytes()
         self.sql_create_statements.append(
             sql.SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}("
@@ -145,8 +146,8 @@ def schema_lock(database_url: str) -> Iterator[None]:
 def advisory_lock(datastore: PostgresDatastore, key: int, timeout_seconds: int) -> Iterator[None]:
     """A session-level advisory lock on a pooled connection; waiting longer than the timeout fails."""
     with datastore.get_connection() as conn:
-        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{timeout_seconds}s")))
-        conn.execute("SELECT pg_advisory_lock(%s)", [key], prepare=True)
+        # The timeout is set in the same round trip as the lock is asked for.
+        conn.execute("SELECT set_config('lock_timeout', %s, false), pg_advisory_lock(%s)", [f"{timeout_seconds}s", key], prepare=True)
         try:
             yield
         finally:

@@ -9,7 +9,8 @@ from domain.errors import ValidationFailed
 
 
 def day_key(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("D%Y-%m-%d")
+    day = at.astimezone(timezone.utc)
+    return f"D{day.year}-{day.month:02d}-{day.day:02d}"  # strftime's format (its year unpadded), at a fraction of its cost
 
 
 def week_key(at: datetime) -> str:

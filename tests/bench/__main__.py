@@ -66,7 +66,7 @@ def start_server(database_url: str, port: int) -> subprocess.Popen:
         try:
             if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return process
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still creating the schema
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("server did not start")
