@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import Any, Generic, Iterator, TypeVar
 from uuid import UUID
 
-from psycopg import Connection
+from psycopg import Connection, sql
 
 from reconciliation.recompute import (
-    AWARD_TOPICS, FETCH, PLAYER_TOPICS, PROMOTION_TOPICS, ZERO, AwardTotals, Event, EventReader, PlayerTotals,
+    AWARD_TOPICS, PLAYER_TOPICS, PROMOTION_TOPICS, ZERO, AwardTotals, Event, EventReader, PlayerTotals,
     fold_award, fold_player, fold_promotion,
 )
+from reconciliation.snapshot import Snapshot
 
 K = TypeVar("K")
 A = TypeVar("A")
@@ -70,16 +71,6 @@ def events_up_to(conn: Connection[Any], position: int) -> int:
     """How many events the store holds up to ``position``: those a run read and those of other kinds."""
     row = conn.execute("SELECT count(*) FROM spinledger_events WHERE notification_id <= %s", [position]).fetchone()
     return int(row[0]) if row else 0
-
-
-def _rows(conn: Connection[Any], sql: str, cursor_name: str) -> Iterator[dict[str, Any]]:
-    """A view's rows through a server-side cursor: never all of them in memory at once."""
-    with conn.cursor(name=cursor_name) as cursor:
-        cursor.itersize = FETCH
-        cursor.execute(sql)
-        names = [column.name for column in cursor.description or []]
-        for row in cursor:
-            yield dict(zip(names, row))
 
 
 class SortedRows(Generic[K, A]):
@@ -140,22 +131,22 @@ class Comparison:
         return True
 
 
-def compare(conn: Connection[Any], positions: dict[str, int], as_of: datetime, threshold_pct: Decimal) -> tuple[list[Check], list[Discrepancy], int]:
+def compare(snapshot: Snapshot, positions: dict[str, int], as_of: datetime, threshold_pct: Decimal) -> tuple[list[Check], list[Discrepancy], int]:
     """Every view against the events up to its own position, in one pass over the events; and how many
     events were read."""
     comparison = Comparison(as_of, threshold_pct)
-    wallet = WalletCheck(conn, positions["wallet"], comparison)
-    awards = AwardCheck(conn, positions["awards"], positions["promotions"], comparison)
+    wallet = WalletCheck(snapshot, positions["wallet"], comparison)
+    awards = AwardCheck(snapshot, positions["awards"], positions["promotions"], comparison)
     promotions = PromotionCheck(positions["promotions"], comparison)
     route: dict[str, Any] = {
         **dict.fromkeys(PLAYER_TOPICS, wallet), **dict.fromkeys(AWARD_TOPICS, awards), **dict.fromkeys(PROMOTION_TOPICS, promotions),
     }
     reader = EventReader()
-    for stream, topic, events in reader.streams(conn, tuple(route), max(positions.values(), default=0), "reconciliation_events"):
+    for stream, topic, events in reader.streams(snapshot, tuple(route), max(positions.values(), default=0)):
         route[topic].stream(stream, events)
     wallet.finish()
-    awards.finish(conn)
-    promotions.finish(conn)
+    awards.finish(snapshot)
+    promotions.finish(snapshot)
     return comparison.checks, comparison.discrepancies, reader.read
 
 
@@ -164,13 +155,12 @@ class WalletCheck:
 
     MONEY = ("balance", "deposits", "withdrawals", "bets", "wins")
 
-    def __init__(self, conn: Connection[Any], position: int, comparison: Comparison) -> None:
+    def __init__(self, snapshot: Snapshot, position: int, comparison: Comparison) -> None:
         self.position = position
         self.comparison = comparison
         self.expected_sums = dict.fromkeys(self.MONEY, ZERO)
         self.actual_sums = dict.fromkeys(self.MONEY, ZERO)
-        rows = _rows(conn, "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet ORDER BY stream_id",
-                     "reconciliation_wallet")
+        rows = snapshot.dicts(sql.SQL("SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet ORDER BY stream_id"))
         self.rows: SortedRows[UUID, dict[str, Any]] = SortedRows((row["stream_id"], row) for row in rows)
 
     def stream(self, stream: UUID, events: Iterator[Event]) -> None:
@@ -201,15 +191,15 @@ class AwardCheck:
     """Each award against ``award_status``; and, folded at the promotions view's position, the awards summed
     per promotion against that view's own copy of them."""
 
-    def __init__(self, conn: Connection[Any], position: int, promotions_position: int, comparison: Comparison) -> None:
+    def __init__(self, snapshot: Snapshot, position: int, promotions_position: int, comparison: Comparison) -> None:
         self.position = position
         self.promotions_position = promotions_position
         self.comparison = comparison
         self.remaining = [0, 0]
         self.used = [0, 0]
         self.expected_promotions = PromotionFigures(comparison.as_of)
-        rows = _rows(conn, "SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at"
-                           " FROM award_status ORDER BY award_id", "reconciliation_award_status")
+        rows = snapshot.dicts(sql.SQL("SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at"
+                                      " FROM award_status ORDER BY award_id"))
         self.rows: SortedRows[UUID, AwardTotals] = SortedRows((row["award_id"], _award(row)) for row in rows)
 
     def stream(self, stream: UUID, events: Iterator[Event]) -> None:
@@ -240,7 +230,7 @@ class AwardCheck:
             differ("award", key, "spins_remaining", expected_remaining, actual_remaining)
             differ("award", key, "spins_forfeited", totals.spins_cancelled, row.spins_cancelled)  # type: ignore[union-attr]
 
-    def finish(self, conn: Connection[Any]) -> None:
+    def finish(self, snapshot: Snapshot) -> None:
         for key, row in self.rows.rest():
             self.award(key, None, row)
         self.comparison.check("award spins remaining", Decimal(self.remaining[0]), Decimal(self.remaining[1]))
@@ -248,8 +238,8 @@ class AwardCheck:
 
         expected = self.expected_promotions
         actual = PromotionFigures(self.comparison.as_of)
-        for row in _rows(conn, "SELECT promo_id, spins_awarded, spins_used, spins_forfeited, bet_per_spin, total_win, cancelled_at, expires_at"
-                               " FROM promotion_awards", "reconciliation_promotion_awards"):
+        for row in snapshot.dicts(sql.SQL("SELECT promo_id, spins_awarded, spins_used, spins_forfeited, bet_per_spin, total_win, cancelled_at, expires_at"
+                                          " FROM promotion_awards")):
             actual.add(_award(row))
         for promo_id in sorted(expected.figures.keys() | actual.figures.keys()):
             expected_figures, actual_figures = expected.figures.get(promo_id), actual.figures.get(promo_id)
@@ -273,9 +263,8 @@ class PromotionCheck:
         if totals is not None:
             self.expected[totals.promo_id or str(stream)] = totals.spins_reserved
 
-    def finish(self, conn: Connection[Any]) -> None:
-        actual = {row["promo_id"]: row["spins_reserved"]
-                  for row in _rows(conn, "SELECT promo_id, spins_reserved FROM promotion_totals", "reconciliation_promotion_totals")}
+    def finish(self, snapshot: Snapshot) -> None:
+        actual = {row["promo_id"]: row["spins_reserved"] for row in snapshot.dicts(sql.SQL("SELECT promo_id, spins_reserved FROM promotion_totals"))}
         for promo_id in sorted(self.expected.keys() | actual.keys()):
             if self.comparison.present("promotion", promo_id, self.expected.get(promo_id), actual.get(promo_id)):
                 self.comparison.differ("promotion", promo_id, "spins_reserved", self.expected[promo_id], actual[promo_id])

@@ -1,10 +1,10 @@
 """The totals, recomputed straight from the events: a second opinion that shares no code with the views.
 
 Each kind of stream (players, awards, promotions) is read in the event store's primary-key order — stream
-by stream, version by version — through a server-side cursor and folded one stream at a time. Memory holds
+by stream, version by version — as a stream of rows (``Snapshot``) and folded one stream at a time. Memory holds
 one stream's events, never the store's, however many events there are.
 
-Events are read with the standard ``json`` module, field by field, not through the library's transcoder
+Events are parsed as plain JSON (``orjson``), field by field, not through the library's transcoder
 (which the views use): a value of a custom type is the library's ``{"_type_": ..., "_data_": ...}`` pair.
 Each fold stops at the position of the view it will be compared with, so a view that is behind is judged
 by the events it has had a chance to apply.
@@ -13,6 +13,7 @@ by the events it has had a chance to apply.
 from __future__ import annotations
 
 import json
+import orjson
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,14 +23,14 @@ from typing import Any, Iterable, Iterator
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from psycopg import Connection
+from psycopg import sql
 
 from domain.award import Award
 from domain.player import Player
 from domain.promotion import Promotion
+from reconciliation.snapshot import Snapshot
 
 ZERO = Decimal("0.00")
-FETCH = 5000
 
 Event = tuple[int, str, dict[str, Any]]  # position, event name, decoded state
 
@@ -100,26 +101,31 @@ class EventReader:
     def __init__(self) -> None:
         self.read = 0
 
-    def streams(self, conn: Connection[Any], topics: tuple[str, ...], up_to: int, cursor_name: str) -> Iterator[tuple[UUID, str, Iterator[Event]]]:
-        """The events of these topics up to position ``up_to``, one stream at a time in stream-id order,
-        inside the caller's transaction; with each stream, its first event's topic. A stream's events are
-        handed out one by one: a long stream (a promotion's reservations) is never held whole."""
-        with conn.cursor(name=cursor_name, binary=True) as cursor:  # bytea as raw bytes, not hex text
-            cursor.itersize = FETCH
-            cursor.execute(
-                "SELECT originator_id, notification_id, topic, state FROM spinledger_events"
-                " WHERE notification_id <= %s AND topic = ANY(%s)"
-                " ORDER BY originator_id, originator_version",
-                [up_to, list(topics)],
-            )
-            for stream, group in groupby(cursor, key=itemgetter(0)):
-                first = next(group)
-                yield stream, first[2], self._decoded(chain((first,), group))
+    def streams(self, snapshot: Snapshot, topics: tuple[str, ...], up_to: int) -> Iterator[tuple[UUID, str, Iterator[Event]]]:
+        """The events of these topics up to position ``up_to``, one stream at a time in stream-id order, as
+        of the run's snapshot; with each stream, its first event's topic. A stream's events are handed out
+        one by one: a long stream (a promotion's reservations) is never held whole."""
+        rows = snapshot.rows(sql.SQL(
+            "SELECT originator_id, notification_id, topic, state FROM spinledger_events"
+            " WHERE notification_id <= {} AND topic = ANY({}::text[]) ORDER BY originator_id, originator_version"
+        ).format(sql.Literal(up_to), sql.Literal(list(topics))))
+        for stream, group in groupby(rows, key=itemgetter(0)):
+            first = next(group)
+            yield stream, first[2], self._decoded(chain((first,), group))
 
     def _decoded(self, rows: Iterable[tuple[UUID, int, str, bytes]]) -> Iterator[Event]:
         for _, position, topic, state in rows:
             self.read += 1
-            yield position, topic.rsplit(".", 1)[-1], json.loads(state)
+            yield position, topic.rsplit(".", 1)[-1], _parse(state)
+
+
+def _parse(state: bytes) -> Any:
+    """orjson: a third of a run's time is spent parsing the events, and it parses them about twice as fast.
+    What it refuses and the standard parser accepts (NaN, integers past 64 bits) goes to the standard parser."""
+    try:
+        return orjson.loads(state)
+    except orjson.JSONDecodeError:
+        return json.loads(state)
 
 
 def fold_player(events: Iterable[Event], up_to: int) -> PlayerTotals | None:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import IsolationLevel
 
 from reconciliation.compare import compare, events_up_to, view_positions
+from reconciliation.snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def reconcile(
                 conn.isolation_level = IsolationLevel.REPEATABLE_READ  # the events and the views, as of one instant
                 conn.read_only = True
                 positions = view_positions(conn)
-                checks, discrepancies, events_read = compare(conn, positions, as_of, threshold_pct)
+                checks, discrepancies, events_read = compare(Snapshot(database_url, conn), positions, as_of, threshold_pct)
                 events_total = events_up_to(conn, max(positions.values(), default=0))
                 conn.rollback()
         finally:
