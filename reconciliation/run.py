@@ -48,8 +48,11 @@ def reconcile(
             with psycopg.connect(database_url) as conn:
                 conn.isolation_level = IsolationLevel.REPEATABLE_READ  # the events and the views, as of one instant
                 conn.read_only = True
+                # The streams do the reading; this transaction, which exports their snapshot, waits idle meanwhile.
+                conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
                 positions = view_positions(conn)
-                checks, discrepancies, events_read = compare(Snapshot(database_url, conn), positions, as_of, threshold_pct)
+                with Snapshot(database_url, conn) as snapshot:
+                    checks, discrepancies, events_read = compare(snapshot, positions, as_of, threshold_pct)
                 events_total = events_up_to(conn, max(positions.values(), default=0))
                 conn.rollback()
         finally:

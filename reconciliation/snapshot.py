@@ -3,14 +3,16 @@
 The run's own transaction exports its snapshot; each stream is a connection of its own that imports it and
 reads through a server-side cursor, in batches fetched by a thread of its own one batch ahead: PostgreSQL
 produces the next batch while Python folds this one, instead of each waiting for the other. A stream holds
-at most ``AHEAD + 1`` batches, so memory stays flat however many rows there are.
+at most ``AHEAD + 2`` batches (queued, being handed over, being read), so memory stays flat however many
+rows there are. Leaving the ``Snapshot``'s block closes every stream it opened, finished or not (a run that
+fails midway leaves no thread, connection or old snapshot behind).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import psycopg
 from psycopg import IsolationLevel, sql
@@ -28,6 +30,14 @@ class Snapshot:
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None
         self._snapshot_id: str = row[0]
+        self._streams: list[Generator[Any, None, None]] = []
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for stream in self._streams:
+            stream.close()  # runs the generator's finally, which stops its fetcher
 
     def rows(self, query: sql.Composable) -> Iterator[tuple[Any, ...]]:
         """The rows of ``query`` as of the snapshot, as tuples, streamed."""
@@ -38,6 +48,11 @@ class Snapshot:
         return self._stream(query, dict_row)
 
     def _stream(self, query: sql.Composable, row_factory: Any) -> Iterator[Any]:
+        stream = self._batches(query, row_factory)
+        self._streams.append(stream)
+        return stream
+
+    def _batches(self, query: sql.Composable, row_factory: Any) -> Generator[Any, None, None]:
         batches: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
         stop = threading.Event()
         fetcher = threading.Thread(target=self._fetch, args=(query, row_factory, batches, stop), name="reconciliation-fetch", daemon=True)
@@ -66,6 +81,7 @@ class Snapshot:
                 conn.isolation_level = IsolationLevel.REPEATABLE_READ
                 conn.read_only = True
                 conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self._snapshot_id)))
+                conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")  # it waits while its reader is busy
                 with conn.cursor(name="reconciliation_stream", binary=True) as cursor:
                     cursor.execute(query)
                     while batch := cursor.fetchmany(FETCH):

@@ -79,6 +79,22 @@ def test_a_reader_that_stops_early_leaves_no_thread_or_connection_behind(numbers
     assert backends(numbers) == idle
 
 
+def test_leaving_the_snapshot_s_block_on_an_error_closes_the_streams_it_opened(numbers):
+    idle = backends(numbers)
+    with run_transaction(numbers) as conn, pytest.raises(RuntimeError, match="midway"):
+        with Snapshot(numbers, conn) as snapshot:
+            first = snapshot.rows(sql.SQL("SELECT n FROM numbers ORDER BY n"))
+            second = snapshot.dicts(sql.SQL("SELECT n FROM numbers ORDER BY n DESC"))
+            assert next(first) == (1,) and next(second) == {"n": FETCH * 2 + 7}
+            assert stream_threads() == 2
+            raise RuntimeError("a comparison failing midway, its streams unfinished")
+    assert stream_threads() == 0
+    deadline = time.monotonic() + 5
+    while backends(numbers) > idle and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert backends(numbers) == idle
+
+
 def test_a_failing_query_fails_the_reader_with_the_database_s_error(numbers):
     with run_transaction(numbers) as conn:
         stream = Snapshot(numbers, conn).rows(sql.SQL("SELECT no_such_column FROM numbers"))
