@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from eventsourcing.postgres import PostgresDatastore
 from flask import Flask, Response, current_app, g, request
 
@@ -64,13 +65,26 @@ CREATE INDEX IF NOT EXISTS audit_requests_key_name ON audit_requests (key_name, 
 CREATE INDEX IF NOT EXISTS audit_requests_players ON audit_requests USING gin (player_ids);
 CREATE INDEX IF NOT EXISTS audit_requests_bodies_kept ON audit_requests (at) WHERE bodies_purged_at IS NULL;
 """
-# The columns a row is written with, in the order ``_row`` gives them; a group's rows go in one COPY.
+# The columns a row is written with, the keys ``_row`` gives them.
 COLUMNS = (
     "at", "method", "route", "path", "status", "key_name", "session_id", "idempotency_key", "request_id",
     "player_ids", "latency_ms", "request_body", "request_text", "request_bytes", "request_truncated",
     "response_body", "response_text", "response_bytes", "response_truncated",
 )
-COPY = f"COPY audit_requests ({', '.join(COLUMNS)}) FROM STDIN"
+# A group's rows, as one JSON array, in one statement and its own transaction. The rows record what was
+# asked; the events, committed durably, record what happened. Not waiting for the disk here spares every
+# audited call a second flush of the log (its caller waits for this commit): a crash of this process loses no
+# row, and only a crash of the database server itself could take back the last fraction of a second of them.
+# (``set_config(..., true)`` lasts until the statement's transaction has committed.)
+APPEND_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION audit_requests_append(rows json) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    INSERT INTO audit_requests ({', '.join(COLUMNS)})
+    SELECT {', '.join(COLUMNS)} FROM json_populate_recordset(NULL::audit_requests, rows);
+END $$
+"""
+APPEND = "SELECT audit_requests_append(%s::json)"
 SELECT = """
 SELECT id, at, method, route, path, status, key_name, session_id, idempotency_key, request_id,
     CASE WHEN cardinality(player_ids) = 1 THEN player_ids[1] END AS player_id, player_ids, latency_ms,
@@ -119,14 +133,21 @@ class Purged:
     rows_before: datetime
 
 
-def _row(entry: AuditRecord) -> tuple[Any, ...]:
+def _row(entry: AuditRecord) -> dict[str, Any]:
     request, response = entry.request, entry.response
-    return (
-        entry.at, entry.method, entry.route, entry.path, entry.status, entry.key_name, entry.session_id,
-        entry.idempotency_key, entry.request_id, entry.player_ids, entry.latency_ms,
-        request.json, request.text, request.size, request.truncated,
-        response.json, response.text, response.size, response.truncated,
-    )
+    return {
+        "at": entry.at, "method": entry.method, "route": entry.route, "path": entry.path, "status": entry.status,
+        "key_name": entry.key_name, "session_id": entry.session_id, "idempotency_key": entry.idempotency_key,
+        "request_id": entry.request_id, "player_ids": entry.player_ids, "latency_ms": entry.latency_ms,
+        "request_body": _document(request.json), "request_text": request.text, "request_bytes": request.size,
+        "request_truncated": request.truncated, "response_body": _document(response.json),
+        "response_text": response.text, "response_bytes": response.size, "response_truncated": response.truncated,
+    }
+
+
+def _document(serialised: str | None) -> orjson.Fragment | None:
+    """A captured JSON document goes into the rows' JSON as it is (it was parsed when it was captured)."""
+    return None if serialised is None else orjson.Fragment(serialised)
 
 
 class AuditLog:
@@ -139,6 +160,7 @@ class AuditLog:
     def create_table(self) -> None:
         with self._datastore.get_connection() as conn:
             conn.execute(TABLE)
+            conn.execute(APPEND_FUNCTION)
 
     def record(self, entry: AuditRecord) -> None:
         """Returns once the row is committed."""
@@ -149,16 +171,9 @@ class AuditLog:
         self._writes.close()
 
     def _write(self, entries: list[AuditRecord]) -> list[None]:
-        with self._datastore.transaction(commit=True) as cursor:
-            # The rows record what was asked; the events, committed durably, record what happened. Not waiting
-            # for the disk here spares every audited call a second flush of the log (its caller waits for this
-            # commit): a crash of this process loses no row, and only a crash of the database server itself
-            # could take back the last fraction of a second of them.
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            # COPY rather than an INSERT per row: one statement for the group, its rows formatted in C.
-            with cursor.copy(COPY) as copy:
-                for entry in entries:
-                    copy.write_row(_row(entry))
+        rows = orjson.dumps([_row(entry) for entry in entries]).decode()
+        with self._datastore.get_connection() as conn:
+            conn.execute(APPEND, [rows], prepare=True)
         return [None] * len(entries)
 
     def query(self, *, since: datetime | None = None, until: datetime | None = None, route: str | None = None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import logging
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import sql
@@ -19,6 +19,7 @@ from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Serialises schema creation when several processes start at once.
 SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
@@ -29,14 +30,16 @@ LOCK_TIMEOUT_SECONDS = 5
 
 
 class SpinledgerRecorder(PostgresApplicationRecorder):
-    """Adds ``read_streams`` (many streams, from a known version or the latest snapshot, in one query)."""
+    """Adds ``read_streams`` (many streams, from a known version or the latest snapshot, in one query) and
+    ``locked_append`` (a lock held from a read to an append, each taking one round trip)."""
 
     def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:  # type: ignore[no-untyped-def]
         super().__init__(datastore, events_table_name=events_table_name)
         snapshots_table = events_table_name.removesuffix("_events") + "_snapshots"
         schema = sql.Identifier(self.datastore.schema)
-        self._read_streams_statement = sql.SQL(
-            "SELECT x.* FROM unnest(%(ids)s::uuid[], %(after)s::bigint[]) AS w(originator_id, after_version)"
+        events = sql.Identifier(events_table_name)
+        read = sql.SQL(
+            "SELECT x.* FROM unnest({ids}, {after}) AS w(originator_id, after_version)"
             " LEFT JOIN LATERAL (SELECT s.originator_version AS version FROM {schema}.{snapshots} s"
             "  WHERE s.originator_id = w.originator_id AND s.originator_version > w.after_version"
             "  ORDER BY s.originator_version DESC LIMIT 1) latest ON true"
@@ -47,32 +50,68 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             "  (SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 AS kind FROM {schema}.{events} e"
             "   WHERE e.originator_id = w.originator_id"
             "   AND e.originator_version > GREATEST(w.after_version, COALESCE(latest.version, 0)))) x"
-        ).format(schema=schema, snapshots=sql.Identifier(snapshots_table), events=sql.Identifier(events_table_name)).as_bytes()
+        )
+        tables = {"schema": schema, "snapshots": sql.Identifier(snapshots_table), "events": events}
         append_function = sql.Identifier(events_table_name + "_append")
-        # Both statements are rendered once, here: psycopg renders a composed statement again at every execute.
-        self._append_statement = sql.SQL("SELECT notification_id FROM {schema}.{function}(%s, %s, %s, %s)").format(
-            schema=schema, function=append_function
-        ).as_bytes()
+        lock_and_read_function = sql.Identifier(events_table_name + "_lock_and_read")
+        append_and_unlock_function = sql.Identifier(events_table_name + "_append_and_unlock")
+        # The statements are rendered once, here: psycopg renders a composed statement again at every execute.
+        # Their arrays go in binary: psycopg's text form of an array escapes every element with a regex.
+        self._read_streams_statement = read.format(ids=sql.SQL("%(ids)b::uuid[]"), after=sql.SQL("%(after)b::bigint[]"), **tables).as_bytes()
+        self._lock_and_read_statement = sql.SQL(
+            "SELECT * FROM {schema}.{function}(%(key)s, %(ids)b::uuid[], %(after)b::bigint[])"
+        ).format(schema=schema, function=lock_and_read_function).as_bytes()
+        self._append_statement = sql.SQL(
+            "SELECT notification_id FROM {schema}.{function}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+        ).format(schema=schema, function=append_function).as_bytes()
+        self._append_and_unlock_statement = sql.SQL(
+            "SELECT notification_id FROM {schema}.{function}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::bigint)"
+        ).format(schema=schema, function=append_and_unlock_function).as_bytes()
+        append_body = sql.SQL(
+            "  SET LOCAL lock_timeout = '{timeout}s';"
+            # Notification ids become visible in commit order only if writers take turns (see the library).
+            "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
+            "  NOTIFY {channel};"
+            "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
+            "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.notification_id;"
+        ).format(
+            schema=schema, events=events, timeout=sql.Literal(self.datastore.lock_timeout),
+            channel=sql.Identifier(self.channel_name),
+        )
+        self.sql_create_statements.append(
+            sql.SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}(ids uuid[], versions bigint[], topics text[], states bytea[])"
+                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$ BEGIN {body} END $$"
+            ).format(schema=schema, function=append_function, body=append_body)
+        )
+        # The lock is a session's advisory lock, let go of inside the append, before that statement commits. So
+        # the next holder, once it has the lock, waits for that commit (a ROW SHARE lock on the events table
+        # conflicts with the appender's EXCLUSIVE one, and with nothing else) before it reads.
+        self.sql_create_statements.append(
+            sql.SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}(lock_key bigint, ids uuid[], after_versions bigint[])"
+                " RETURNS TABLE (originator_id uuid, originator_version bigint, topic text, state bytea, kind integer)"
+                " LANGUAGE plpgsql SET lock_timeout = {timeout} AS $$"
+                " #variable_conflict use_column\n"
+                " BEGIN"
+                "  PERFORM pg_advisory_lock(lock_key);"
+                "  LOCK TABLE {schema}.{events} IN ROW SHARE MODE;"
+                "  RETURN QUERY {read};"
+                " END $$"
+            ).format(
+                schema=schema, function=lock_and_read_function, events=events,
+                timeout=sql.Literal(f"{self.datastore.lock_timeout}s"),
+                read=read.format(ids=sql.SQL("ids"), after=sql.SQL("after_versions"), **tables),
+            )
+        )
         self.sql_create_statements.append(
             sql.SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}("
-                "ids uuid[], versions bigint[], topics text[], states bytea[])"
-                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$"
-                " BEGIN"
-                "  SET LOCAL lock_timeout = '{timeout}s';"
-                # Notification ids become visible in commit order only if writers take turns (see the library).
-                "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
-                "  NOTIFY {channel};"
-                "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
-                "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.notification_id;"
+                "ids uuid[], versions bigint[], topics text[], states bytea[], lock_key bigint)"
+                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$ BEGIN {body}"
+                "  PERFORM pg_advisory_unlock(lock_key);"
                 " END $$"
-            ).format(
-                schema=schema,
-                function=append_function,
-                timeout=sql.Literal(self.datastore.lock_timeout),
-                events=sql.Identifier(events_table_name),
-                channel=sql.Identifier(self.channel_name),
-            )
+            ).format(schema=schema, function=append_and_unlock_function, body=append_body)
         )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -84,34 +123,109 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         """
         if not stored_events:
             return None
-        params = [
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-        ]
-        with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
-            curs.execute(self._append_statement, params, prepare=True)
-            return [row["notification_id"] for row in curs.fetchall()]
+        with self.datastore.get_connection() as conn:
+            return _append(conn, self._append_statement, _columns(stored_events))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
-        params = {"ids": list(after_versions), "after": list(after_versions.values())}
-        with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
-            curs.execute(self._read_streams_statement, params, prepare=True)
-            rows = curs.fetchall()
-        streams: dict[UUID, list[StoredEvent]] = {}
-        # A stream's latest snapshot (if newer than the known version) first, then its events after it.
-        for row in sorted(rows, key=lambda r: (r["kind"], r["originator_version"])):
-            streams.setdefault(row["originator_id"], []).append(
-                StoredEvent(
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
+        with self.datastore.get_connection() as conn:
+            return _read(conn, self._read_streams_statement, {"ids": list(after_versions), "after": list(after_versions.values())})
+
+    @contextmanager
+    def locked_append(self, key: int) -> Iterator[LockedAppend]:
+        """A pooled connection for reading and appending under the advisory lock ``key``, taken by the first
+        read and let go of by the append (or when the block is left without one)."""
+        with self.datastore.get_connection() as conn:
+            session = LockedAppend(self, conn, key)
+            try:
+                yield session
+            finally:
+                session.release()
+
+
+def _columns(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
+    return [
+        [e.originator_id for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
+    ]
+
+
+def _append(conn: psycopg.Connection[Any], statement: bytes, params: list[Any]) -> list[int]:
+    with conn.cursor(binary=True) as curs:
+        curs.execute(statement, params, prepare=True)
+        return [row["notification_id"] for row in curs.fetchall()]
+
+
+def _read(conn: psycopg.Connection[Any], statement: bytes, params: dict[str, Any]) -> dict[UUID, list[StoredEvent]]:
+    with conn.cursor(binary=True) as curs:
+        curs.execute(statement, params, prepare=True)
+        rows = curs.fetchall()
+    streams: dict[UUID, list[StoredEvent]] = {}
+    # A stream's latest snapshot (if newer than the known version) first, then its events after it.
+    for row in sorted(rows, key=lambda r: (r["kind"], r["originator_version"])):
+        streams.setdefault(row["originator_id"], []).append(
+            StoredEvent(
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
             )
-        return streams
+        )
+    return streams
+
+
+class LockedAppend:
+    """Reads and an append on one connection, under a session's advisory lock.
+
+    The first read takes the lock in its own round trip; a successful append lets go of it in its own. A
+    statement that fails leaves the lock's state unknown, so the connection is closed (which lets go of it)
+    rather than returned to the pool.
+    """
+
+    def __init__(self, recorder: SpinledgerRecorder, conn: psycopg.Connection[Any], key: int):
+        self._recorder = recorder
+        self._conn = conn
+        self._key = key
+        self._locked = False
+
+    def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+        params = {"ids": list(after_versions), "after": list(after_versions.values())}
+        if self._locked:
+            return self._guarded(lambda: _read(self._conn, self._recorder._read_streams_statement, params))
+        self._locked = True  # from here on, unknown until the statement succeeds
+        return self._guarded(lambda: _read(self._conn, self._recorder._lock_and_read_statement, {"key": self._key, **params}))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        if not self._locked:
+            raise RuntimeError("append under the lock before reading under it")
+        try:
+            rows = _append(self._conn, self._recorder._append_and_unlock_statement, [*_columns(stored_events), self._key])
+        except psycopg.IntegrityError as conflict:  # failed cleanly, the lock still held: the caller reads again
+            raise IntegrityError(str(conflict)) from conflict
+        except BaseException:
+            self._conn.close()
+            raise
+        self._locked = False
+        return rows
+
+    def release(self) -> None:
+        if not self._locked or self._conn.closed:
+            return
+        try:
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", [self._key], prepare=True)
+            self._locked = False
+        except BaseException:
+            self._conn.close()  # never hand the pool a connection that may still hold the lock
+            raise
+
+    def _guarded(self, statement: Callable[[], T]) -> T:
+        try:
+            return statement()
+        except BaseException:
+            self._conn.close()
+            raise
 
 
 def ledger_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[str, str]:
@@ -142,27 +256,11 @@ def schema_lock(database_url: str) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
 
 
-@contextmanager
-def advisory_lock(datastore: PostgresDatastore, key: int, timeout_seconds: int) -> Iterator[None]:
-    """A session-level advisory lock on a pooled connection; waiting longer than the timeout fails."""
-    with datastore.get_connection() as conn:
-        # The timeout is set in the same round trip as the lock is asked for.
-        conn.execute("SELECT set_config('lock_timeout', %s, false), pg_advisory_lock(%s)", [f"{timeout_seconds}s", key], prepare=True)
-        try:
-            yield
-        finally:
-            try:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [key], prepare=True)
-            except Exception:
-                conn.close()  # never hand the pool a connection that may still hold the lock
-                raise
-
-
 def open_ledger(
     database_url: str, clock: Clock, random_bytes: RandomBytes, *, pool_size: int = 8, max_overflow: int = 8
 ) -> SpinLedger:
     with schema_lock(database_url):
         env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
         ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes)
-    ledger.append_lock = functools.partial(advisory_lock, ledger.recorder.datastore, APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS)
+    ledger.append_lock = functools.partial(ledger.recorder.locked_append, APPEND_LOCK_KEY)
     return ledger

@@ -6,9 +6,10 @@ import logging
 import threading
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ContextManager, Iterable, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Protocol, Sequence, TypeVar, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -59,6 +60,19 @@ class StreamReader(Protocol):
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]: ...
 
 
+class LockedWriter(Protocol):
+    """What ``append_lock`` yields: the store, for reads and an append made while the lock is held. (The
+    database's version takes the lock with its first read and lets go of it with the append.)"""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent]) -> Any: ...
+
+
+@contextmanager
+def in_process_append(lock: threading.Lock, recorder: Any) -> Iterator[Any]:
+    with lock:
+        yield recorder
+
+
 @dataclass
 class Reservation:
     """Spins a group of awards takes from one promotion's budget, recorded as one event."""
@@ -101,6 +115,7 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
     snapshotting_intervals = {Promotion: 25, Player: 50}
     MAX_ATTEMPTS = 8
     MAX_GROUP = 1000
+    DECIDED_AHEAD_FROM = 32  # requests in a group
     CACHED_TYPES = (Promotion, Player)
     CACHE_SIZE = 50_000
 
@@ -117,7 +132,7 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         # on a promotion's budget instead of failing against each other. This one serves one process;
         # the wiring replaces it with a database lock that serves every server process.
         in_process = threading.Lock()
-        self.append_lock: Callable[[], ContextManager[Any]] = lambda: in_process
+        self.append_lock: Callable[[], ContextManager[LockedWriter]] = lambda: in_process_append(in_process, self.recorder)
         self._cache = StateCache(self.CACHE_SIZE)
         self._reads_streams = isinstance(self.recorder, StreamReader)  # checked once: a Protocol check is slow
 
@@ -237,11 +252,13 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
     def _grant_all(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
         """Decides a group of requests and records every grant in one transaction.
 
-        The group is decided, and its events serialised, in parallel with other processes. Then,
-        under ``append_lock``, everything it read is read again as recorded at that moment: if the
-        decision still holds (what changed is only spins reserved by others, within the budget left),
-        the spins are reserved on the promotions' current state and all events are appended at once;
-        if not, the group is decided again on the current state, still under the lock.
+        Under ``append_lock``, everything the group needs is read as recorded at that moment, the group is
+        decided on it, the spins are reserved on the promotions and all events are appended at once.
+
+        A large group (a batch) is first decided, and its events serialised, before the lock, in parallel
+        with other processes: under the lock, only a decision that no longer holds (what changed is more
+        than spins reserved by others, within the budget left) is made again. A small one is decided under
+        the lock only: a read and a decision made twice would cost it more than it could win.
         """
         now = self.clock.now()
         ids = list(
@@ -251,11 +268,13 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
                 + [Promotion.stream_id(r.promo_id) for r in requests]
             )
         )
-        decision = self._decide(requests, self._load(ids), now)
-        if not decision.granted:
-            return decision.results
-        with self.append_lock():
-            decision, promotions = self._record_group(requests, ids, decision, now)
+        decision = None
+        if len(requests) >= self.DECIDED_AHEAD_FROM:
+            decision = self._decide(requests, self._load(ids), now)
+            if not decision.granted:
+                return decision.results
+        with self.append_lock() as writer:
+            decision, promotions = self._record_group(requests, ids, decision, now, writer)
         saved = [(p, p.version - 1) for p in promotions] + [(a, 0) for a in decision.granted.values()]
         saved += [(p, decision.versions[p.id]) for p in decision.players.values()]
         self._snapshot(saved)
@@ -264,11 +283,12 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         return decision.results
 
     def _record_group(
-        self, requests: Sequence[AwardRequest], ids: list[UUID], decision: GroupDecision, now: datetime
+        self, requests: Sequence[AwardRequest], ids: list[UUID], decision: GroupDecision | None, now: datetime,
+        writer: LockedWriter,
     ) -> tuple[GroupDecision, list[Promotion]]:
         for _ in range(self.MAX_ATTEMPTS):
-            current = self._load(ids)
-            if not decision.holds_on(current):
+            current = self._load(ids, writer)
+            if decision is None or not decision.holds_on(current):
                 decision = self._decide(requests, current, now)
                 if not decision.granted:
                     return decision, []
@@ -278,8 +298,9 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
                 promo.reserve(reservation.award_ids, reservation.spins, timestamp=now)
             reserved = [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
             try:
-                self.recorder.insert_events(reserved + decision.events)
+                writer.insert_events(reserved + decision.events)
             except IntegrityError:  # a writer outside the lock (a profile update, a cancellation) got there first
+                decision = None
                 continue
             return decision, promotions
         raise ConcurrentModification("the records changed under this request repeatedly; retry it")
@@ -343,15 +364,16 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
 
     # -- loading, locking, retrying --------------------------------------------------------------
 
-    def _load(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
-        """The current state of each existing aggregate, read in one round trip where the store allows."""
+    def _load(self, ids: Iterable[UUID], reader: Any = None) -> dict[UUID, Any]:
+        """The current state of each existing aggregate, read in one round trip where the store allows
+        (through ``reader``, when given, else the recorder)."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
         if not self._reads_streams:  # the in-memory store of the unit tests
             return {i: a for i in ids if (a := self._load_from_repository(i)) is not None}
         cached = {i: state for i in ids if (state := self._cache.get(i)) is not None}
-        streams = self.recorder.read_streams({i: cached[i].version if i in cached else 0 for i in ids})
+        streams = (reader or self.recorder).read_streams({i: cached[i].version if i in cached else 0 for i in ids})
         loaded = {}
         for aggregate_id in ids:
             stored = streams.get(aggregate_id, ())
