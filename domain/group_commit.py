@@ -3,7 +3,8 @@
 The event store writes one transaction at a time, so a process that saves each award alone is
 bounded by that; a process that saves whatever has queued up while the previous group was being
 written is not. Callers hand their items to a few committer threads and wait for their own results,
-in order. With two committers, one group can be decided while the previous one is being written.
+in order. With two committers, one group can be decided while the previous one is being written; with
+one, groups are larger.
 """
 
 from __future__ import annotations

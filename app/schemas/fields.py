@@ -94,3 +94,25 @@ def external_id(**kwargs: Any) -> fields.String:
     return fields.String(
         validate=Pattern(EXTERNAL_ID_PATTERN, error="must be 1-64 letters, digits or . _ : -"), **kwargs
     )
+
+
+class Integers(fields.List):
+    """A list of integers (reel stops, a payline), written out in one step instead of an item at a time
+    through ``fields.Integer``: a spin's response holds dozens. The OpenAPI document still shows an array of
+    integers."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(fields.Integer(), **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[int] | None:
+        return None if value is None else [int(item) for item in value]
+
+
+class IntegerRows(fields.List):
+    """A list of lists of integers (a grid of symbols, the paylines), written out in one step."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(Integers(), **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[list[int]] | None:
+        return None if value is None else [[int(item) for item in row] for row in value]

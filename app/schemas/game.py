@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
-from app.schemas.fields import Instant, Money, Pattern
+from app.schemas.fields import Instant, IntegerRows, Integers, Money, Pattern
 from domain.money import parse_amount
 from domain.errors import ValidationFailed
 from domain.slot.definition import SlotGame
@@ -69,18 +69,25 @@ class GridPositionSchema(Schema):
     row = fields.Integer(required=True)
 
 
+class GridPositions(fields.List):
+    """A win's cells, ``(col, row)`` pairs, as ``GridPosition`` objects, written out in one step instead of
+    a nested schema per cell."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(fields.Nested(GridPositionSchema), **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[dict[str, int]] | None:
+        return None if value is None else [{"col": int(col), "row": int(row)} for col, row in value]
+
+
 class WinResultSchema(Schema):
     paylineIndex = fields.Integer(required=True, attribute="payline_index")
     symbolId = fields.Integer(required=True, attribute="symbol_id")
     count = fields.Integer(required=True)
     multiplier = Money(required=True)
     winAmount = Money(required=True, attribute="win_amount")
-    positions = fields.List(fields.Nested(GridPositionSchema), required=True)
+    positions = GridPositions(required=True)
     type = fields.String(required=True, metadata={"enum": ["line", "scatter"]})
-
-    @pre_dump
-    def _positions(self, win: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return {**win, "positions": [{"col": col, "row": row} for col, row in win["positions"]]}
 
 
 class BalanceSnapshotSchema(Schema):
@@ -126,8 +133,8 @@ class SpinResponseSchema(Schema):
     timestamp = Instant(required=True, attribute="settled_at")
     roundId = fields.String(required=True, attribute="round_id")
     requestId = fields.String(required=True, attribute="request_id")
-    reelStops = fields.List(fields.Integer(), required=True, attribute="reel_stops")
-    visibleGrid = fields.List(fields.List(fields.Integer()), required=True, attribute="grid")
+    reelStops = Integers(required=True, attribute="reel_stops")
+    visibleGrid = IntegerRows(required=True, attribute="grid")
     wins = fields.List(fields.Nested(WinResultSchema), required=True)
     totalWin = Money(required=True, attribute="total_win")
     betAmount = Money(required=True, attribute="bet")
@@ -198,7 +205,7 @@ class SessionInfoSchema(Schema):
 class GridSchema(Schema):
     columns = fields.Integer(required=True)
     rows = fields.Integer(required=True)
-    reelSizes = fields.List(fields.Integer(), required=True)
+    reelSizes = Integers(required=True)
 
 
 class SymbolSchema(Schema):
@@ -238,7 +245,7 @@ class GameConfigResponseSchema(Schema):
     gameVersion = fields.String(required=True)
     gameName = fields.String(required=True)
     grid = fields.Nested(GridSchema, required=True)
-    paylines = fields.List(fields.List(fields.Integer()), required=True)
+    paylines = IntegerRows(required=True)
     symbols = fields.List(fields.Nested(SymbolSchema), required=True)
     payTable = fields.List(fields.Nested(PayTableEntrySchema), required=True)
     betConfig = fields.Nested(BetConfigSchema, required=True)

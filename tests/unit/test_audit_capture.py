@@ -6,8 +6,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.audit import a_year_before
-from app.audit_capture import JSON_LIMIT, REDACTED, TEXT_LIMIT, capture_body, redact, redact_text, short_text
+from app.audit_capture import (
+    JSON_LIMIT, REDACTED, SECRET_NAME, TEXT_LIMIT, _names_a_secret, capture_body, redact, redact_text, short_text,
+)
 
 
 def test_secret_named_keys_are_redacted_at_any_depth_whatever_their_case():
@@ -73,3 +79,16 @@ def test_a_secret_behind_a_json_escape_is_still_redacted():
 def test_a_body_with_nothing_to_redact_is_kept_as_sent():
     raw = b'{"player_id":"p-1","amount":"5.00"}'
     assert capture_body(raw, ["a-long-credential"]).json == raw.decode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["token", "ToKeN", "SECRET", "pass", "word", "api", "Api-Key", "api_key", "apikey", "auth",
+                                 "orization", "x", " ", '"', ":", "é", "ſecret", "\u212aey", "İ"]), max_size=12).map("".join))
+def test_the_fast_search_for_secret_names_finds_exactly_what_the_regular_expression_finds(text):
+    assert _names_a_secret(text) == (SECRET_NAME.search(text) is not None)
+
+
+def test_a_response_is_parsed_as_strictly_as_a_request():
+    for refused in (b'{"a": NaN}', b'{"a": "\\ud800"}', b"[1e400]"):
+        assert capture_body(refused, parse=orjson.loads).json is None
+    assert capture_body(b'{"a": [1, "b"]}', parse=orjson.loads).value == {"a": [1, "b"]}
