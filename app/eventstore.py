@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from eventsourcing.utils import retry
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from app.database import eventsourcing_env
 from domain.clock import Clock, RandomBytes
@@ -159,19 +160,14 @@ def _append(conn: psycopg.Connection[Any], statement: bytes, params: list[Any]) 
 
 
 def _read(conn: psycopg.Connection[Any], statement: bytes, params: dict[str, Any]) -> dict[UUID, list[StoredEvent]]:
-    with conn.cursor(binary=True) as curs:
+    with conn.cursor(binary=True, row_factory=tuple_row) as curs:
         curs.execute(statement, params, prepare=True)
         rows = curs.fetchall()
     streams: dict[UUID, list[StoredEvent]] = {}
     # A stream's latest snapshot (if newer than the known version) first, then its events after it.
-    for row in sorted(rows, key=lambda r: (r["kind"], r["originator_version"])):
-        streams.setdefault(row["originator_id"], []).append(
-            StoredEvent(
-                originator_id=row["originator_id"],
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=bytes(row["state"]),
-            )
+    for originator_id, version, topic, state, _kind in sorted(rows, key=lambda r: (r[4], r[1])):
+        streams.setdefault(originator_id, []).append(
+            StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=bytes(state))
         )
     return streams
 

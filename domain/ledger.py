@@ -49,6 +49,13 @@ T = TypeVar("T")
 AwardResult = AwardOutcome | DomainError
 
 
+@dataclass(frozen=True)
+class Granted:
+    """A grant decided under the lock; its receipt is made once the lock is let go of."""
+
+    award: Award
+
+
 @runtime_checkable
 class StreamReader(Protocol):
     """A recorder that reads many streams in one round trip.
@@ -90,7 +97,7 @@ class GroupDecision:
     """What a group of award requests came to, and the recorded states it rests on."""
 
     versions: dict[UUID, int]  # every stream read, at the version read
-    results: list[AwardResult] = field(default_factory=list)
+    results: list[AwardResult | Granted] = field(default_factory=list)
     granted: dict[UUID, Award] = field(default_factory=dict)
     players: dict[UUID, Player] = field(default_factory=dict)
     reservations: dict[UUID, Reservation] = field(default_factory=lambda: defaultdict(Reservation))
@@ -264,16 +271,18 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         now = self.clock.now()
         ids = list(
             dict.fromkeys(
-                [Award.stream_id(r.idempotency_key) for r in requests]
+                [r.award_id for r in requests]
                 + [Player.stream_id(r.player_id) for r in requests]
                 + [Promotion.stream_id(r.promo_id) for r in requests]
             )
         )
+        for request in requests:  # what needs no recorded state is worked out before the lock
+            request.fingerprint()
         decision = None
         if len(requests) >= self.DECIDED_AHEAD_FROM:
             decision = self._decide(requests, self._load(ids), now)
             if not decision.granted:
-                return decision.results
+                return self._receipts(decision)
         with self.append_lock() as writer:
             decision, promotions = self._record_group(requests, ids, decision, now, writer)
         saved = [(p, p.version - 1) for p in promotions] + [(a, 0) for a in decision.granted.values()]
@@ -281,14 +290,18 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         self._snapshot(saved)
         for aggregate in (*promotions, *decision.players.values()):
             self._cache.put(aggregate)
-        return decision.results
+        return self._receipts(decision)
+
+    @staticmethod
+    def _receipts(decision: GroupDecision) -> list[AwardResult]:
+        return [AwardOutcome(AwardReceipt.of(r.award), replayed=False) if isinstance(r, Granted) else r for r in decision.results]
 
     def _record_group(
         self, requests: Sequence[AwardRequest], ids: list[UUID], decision: GroupDecision | None, now: datetime,
         writer: LockedWriter,
     ) -> tuple[GroupDecision, list[Promotion]]:
         for _ in range(self.MAX_ATTEMPTS):
-            current = self._load(ids, writer)
+            current = self._load(ids, writer, cache=False)  # the states as recorded by this group are cached after it
             if decision is None or not decision.holds_on(current):
                 decision = self._decide(requests, current, now)
                 if not decision.granted:
@@ -318,8 +331,8 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         decision.promotion_terms = {i: (loaded[i].terms_data, loaded[i].ended_at) for i in decision.reservations}
         return decision
 
-    def _grant_one(self, request: AwardRequest, loaded: dict[UUID, Any], decision: GroupDecision, now: datetime) -> AwardOutcome:
-        award_id = Award.stream_id(request.idempotency_key)
+    def _grant_one(self, request: AwardRequest, loaded: dict[UUID, Any], decision: GroupDecision, now: datetime) -> AwardOutcome | Granted:
+        award_id = request.award_id
         prior = decision.granted.get(award_id) or loaded.get(award_id)
         if prior is not None:
             return self._replay(prior, request)
@@ -353,7 +366,7 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         decision.granted[award_id] = award
         decision.reservations[promo.id].add(award)
         decision.players[player.id] = player
-        return AwardOutcome(AwardReceipt.of(award), replayed=False)
+        return Granted(award)
 
     @staticmethod
     def _replay(award: Award, request: AwardRequest) -> AwardOutcome:
@@ -365,9 +378,9 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
 
     # -- loading, locking, retrying --------------------------------------------------------------
 
-    def _load(self, ids: Iterable[UUID], reader: Any = None) -> dict[UUID, Any]:
+    def _load(self, ids: Iterable[UUID], reader: Any = None, *, cache: bool = True) -> dict[UUID, Any]:
         """The current state of each existing aggregate, read in one round trip where the store allows
-        (through ``reader``, when given, else the recorder)."""
+        (through ``reader``, when given, else the recorder); with ``cache``, states that changed are cached."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
@@ -381,7 +394,7 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
             aggregate = self._fast_forward(cached.get(aggregate_id), stored)
             if aggregate is not None:
                 loaded[aggregate_id] = aggregate
-                if stored and isinstance(aggregate, self.CACHED_TYPES):  # unchanged: the cache has it already
+                if cache and stored and isinstance(aggregate, self.CACHED_TYPES):  # unchanged: the cache has it already
                     self._cache.put(aggregate)
         return loaded
 

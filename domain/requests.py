@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
 from domain.errors import ValidationFailed
+from domain.ids import award_id_for_key
 from domain.money import check_currency
 from domain.promotion import AWARD_TYPE_FREE_SPINS
 from domain.regions import check_player_region
@@ -35,8 +37,17 @@ class AwardRequest:
         if not self.idempotency_key:
             raise ValidationFailed("idempotency_key must not be empty", field="idempotency_key")
 
+    @cached_property
+    def award_id(self) -> UUID:
+        """The award this request grants or replays: derived from its idempotency key."""
+        return award_id_for_key(self.idempotency_key)
+
     def fingerprint(self) -> str:
         """What makes two requests under one key "the same": every field but the key and request id."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
         canonical = {
             "player_id": self.player_id,
             "promo_id": self.promo_id,
