@@ -16,14 +16,15 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import orjson
+import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from flask import Flask, Response, current_app, g, request
 
 from app.audit_capture import (
-    AUDITED_ENDPOINTS, GAME_ENDPOINTS, CapturedBody, idempotency_key, player_ids, request_body, response_body,
+    AUDITED_ENDPOINTS, GAME_ENDPOINTS, TEXT_LIMIT, CapturedBody, idempotency_key, player_ids, request_body, response_body,
 )
 from app.auth import bearer_token
 from app.errors import ApiError
@@ -71,20 +72,26 @@ COLUMNS = (
     "player_ids", "latency_ms", "request_body", "request_text", "request_bytes", "request_truncated",
     "response_body", "response_text", "response_bytes", "response_truncated",
 )
+DOCUMENT_COLUMNS = ("request_body", "response_body")
 # A group's rows, as one JSON array, in one statement and its own transaction. The rows record what was
 # asked; the events, committed durably, record what happened. Not waiting for the disk here spares every
 # audited call a second flush of the log (its caller waits for this commit): a crash of this process loses no
 # row, and only a crash of the database server itself could take back the last fraction of a second of them.
-# (``set_config(..., true)`` lasts until the statement's transaction has committed.)
+# (``set_config(..., true)`` lasts until the statement's transaction has committed, as long as the function
+# has no SET clause of its own.) A body is taken as the JSON value it is (a body of ``null`` is the JSONB
+# ``null``); a row without the key has no JSON body.
 APPEND_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION audit_requests_append(rows json) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     INSERT INTO audit_requests ({', '.join(COLUMNS)})
-    SELECT {', '.join(COLUMNS)} FROM json_populate_recordset(NULL::audit_requests, rows);
+    SELECT {', '.join(f"(e -> '{c}')::jsonb" if c in DOCUMENT_COLUMNS else f"r.{c}" for c in COLUMNS)}
+    FROM json_array_elements(rows) AS e, json_populate_record(NULL::audit_requests, e) AS r;
 END $$
 """
 APPEND = "SELECT audit_requests_append(%s::json)"
+STATEMENT_BYTES = 16 * 1024 * 1024  # a group's rows go in statements of about this much, at most
+MAX_BYTES = 2**31 - 1  # what an integer column holds: a body's size claimed by a refused request may be more
 SELECT = """
 SELECT id, at, method, route, path, status, key_name, session_id, idempotency_key, request_id,
     CASE WHEN cardinality(player_ids) = 1 THEN player_ids[1] END AS player_id, player_ids, latency_ms,
@@ -135,26 +142,59 @@ class Purged:
 
 def _row(entry: AuditRecord) -> dict[str, Any]:
     request, response = entry.request, entry.response
-    return {
+    row = {
         "at": entry.at, "method": entry.method, "route": entry.route, "path": entry.path, "status": entry.status,
         "key_name": entry.key_name, "session_id": entry.session_id, "idempotency_key": entry.idempotency_key,
         "request_id": entry.request_id, "player_ids": entry.player_ids, "latency_ms": entry.latency_ms,
-        "request_body": _document(request.json), "request_text": request.text, "request_bytes": request.size,
-        "request_truncated": request.truncated, "response_body": _document(response.json),
-        "response_text": response.text, "response_bytes": response.size, "response_truncated": response.truncated,
+        "request_text": request.text, "request_bytes": min(request.size, MAX_BYTES), "request_truncated": request.truncated,
+        "response_text": response.text, "response_bytes": min(response.size, MAX_BYTES), "response_truncated": response.truncated,
     }
+    if request.json is not None:
+        row["request_body"] = request.json
+    if response.json is not None:
+        row["response_body"] = response.json
+    return row
 
 
-def _document(serialised: str | None) -> orjson.Fragment | None:
-    """A captured JSON document goes into the rows' JSON as it is (it was parsed when it was captured)."""
-    return None if serialised is None else orjson.Fragment(serialised)
+def _append(conn: psycopg.Connection[Any], rows: list[dict[str, Any]]) -> None:
+    # A captured document goes into the rows' JSON as it is: it was parsed when it was captured.
+    documents = [{**row, **{column: orjson.Fragment(row[column]) for column in DOCUMENT_COLUMNS if column in row}} for row in rows]
+    conn.execute(APPEND, [orjson.dumps(documents).decode()], prepare=True)
+
+
+def _documents_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """A row whose JSON bodies PostgreSQL refused (a byte order mark, a number past its numeric type), with
+    each body kept as text instead, cut at ``TEXT_LIMIT``."""
+    row = dict(row)
+    for side in ("request", "response"):
+        text = row.pop(f"{side}_body", None)
+        if text is not None:
+            row[f"{side}_text"] = text[:TEXT_LIMIT]
+            row[f"{side}_truncated"] = row[f"{side}_truncated"] or len(text) > TEXT_LIMIT
+    return row
+
+
+def _statements(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The rows in runs of about ``STATEMENT_BYTES`` of bodies each (a run has one row at least)."""
+    run: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        row_size = 512 + sum(len(row.get(column) or "") for column in ("request_text", "response_text", *DOCUMENT_COLUMNS))
+        if run and size + row_size > STATEMENT_BYTES:
+            yield run
+            run, size = [], 0
+        run.append(row)
+        size += row_size
+    if run:
+        yield run
 
 
 class AuditLog:
     def __init__(self, datastore: PostgresDatastore):
         self._datastore = datastore
-        # Calls that end together are written together, in one transaction, each caller still waiting for
-        # its own row to be committed: under load the log costs a few statements a second, not one per call.
+        # Calls that end together are written together, in one statement (a few for very large bodies), each
+        # caller still waiting for its own row to be committed: under load the log costs a few statements a
+        # second, not one per call.
         self._writes: GroupCommit[AuditRecord, None] = GroupCommit(self._write, max_items=500, committers=1)
 
     def create_table(self) -> None:
@@ -171,9 +211,18 @@ class AuditLog:
         self._writes.close()
 
     def _write(self, entries: list[AuditRecord]) -> list[None]:
-        rows = orjson.dumps([_row(entry) for entry in entries]).decode()
         with self._datastore.get_connection() as conn:
-            conn.execute(APPEND, [rows], prepare=True)
+            for rows in _statements([_row(entry) for entry in entries]):
+                try:
+                    _append(conn, rows)
+                except (psycopg.DataError, orjson.JSONEncodeError):
+                    # One row PostgreSQL refuses must not lose the others: each goes alone, and one refused
+                    # alone goes with its bodies as text.
+                    for row in rows:
+                        try:
+                            _append(conn, [row])
+                        except (psycopg.DataError, orjson.JSONEncodeError):
+                            _append(conn, [_documents_as_text(row)])
         return [None] * len(entries)
 
     def query(self, *, since: datetime | None = None, until: datetime | None = None, route: str | None = None,

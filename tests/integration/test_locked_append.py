@@ -33,9 +33,11 @@ def event(stream: UUID, version: int) -> StoredEvent:
 
 
 def holders(db: psycopg.Connection, key: int = KEY) -> int:
-    """Sessions holding the advisory lock ``key``."""
+    """Sessions holding the advisory lock ``key`` in this database (pg_locks shows every database's)."""
     (count,) = db.execute(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = %s AND pid <> pg_backend_pid()",
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = %s"
+        " AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND pid <> pg_backend_pid()",
         [key],
     ).fetchone()
     return count
@@ -112,6 +114,21 @@ def test_a_read_that_cannot_get_the_lock_in_time_fails_and_leaves_nothing_held(r
     with recorder.locked_append(KEY) as session:  # the pool hands out a working connection again
         session.read_streams({uuid4(): 0})
         session.insert_events([event(uuid4(), 1)])
+
+
+def test_a_read_that_gets_the_lock_but_times_out_waiting_for_an_append_leaves_nothing_held(recorder, database_url, db):
+    """The advisory lock is taken first, then the read waits for appends in flight: if that wait times out,
+    the session holds the advisory lock, and only closing its connection lets go of it."""
+    with psycopg.connect(database_url) as other:  # a transaction that appends and does not commit
+        other.execute(f"LOCK TABLE {recorder.events_table_name} IN EXCLUSIVE MODE")
+        with pytest.raises(Exception, match="lock timeout"):
+            with recorder.locked_append(KEY) as session:
+                session.read_streams({uuid4(): 0})
+        assert holders(db) == 0
+        other.rollback()
+    with recorder.locked_append(KEY) as session:
+        session.read_streams({uuid4(): 0})
+        assert holders(db) == 1
 
 
 def test_the_ledger_lets_go_of_the_award_lock_after_every_group(ledger, db):

@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,6 +90,8 @@ def test_the_fast_search_for_secret_names_finds_exactly_what_the_regular_express
 
 
 def test_a_response_is_parsed_as_strictly_as_a_request():
-    for refused in (b'{"a": NaN}', b'{"a": "\\ud800"}', b"[1e400]"):
+    for refused in (b'{"a": NaN}', b'{"a": "\\ud800"}', b"[1e400]", b'{"a": Infinity}'):
+        with pytest.raises(orjson.JSONDecodeError):
+            orjson.loads(refused)
         assert capture_body(refused, parse=orjson.loads).json is None
     assert capture_body(b'{"a": [1, "b"]}', parse=orjson.loads).value == {"a": [1, "b"]}
