@@ -92,11 +92,22 @@ class Reservation:
         self.spins += award.spins_awarded
 
 
+@dataclass(frozen=True)
+class AwardDraft:
+    """An award made, and its event serialised, before the lock, on a promotion's terms as cached: used under
+    the lock if the request is granted on those same terms."""
+
+    award: Award
+    terms: dict[str, Any]
+    events: list[StoredEvent]
+
+
 @dataclass
 class GroupDecision:
     """What a group of award requests came to, and the recorded states it rests on."""
 
     versions: dict[UUID, int]  # every stream read, at the version read
+    drafts: dict[UUID, AwardDraft] = field(default_factory=dict)
     results: list[AwardResult | Granted] = field(default_factory=list)
     granted: dict[UUID, Award] = field(default_factory=dict)
     players: dict[UUID, Player] = field(default_factory=dict)
@@ -276,15 +287,15 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
                 + [Promotion.stream_id(r.promo_id) for r in requests]
             )
         )
-        for request in requests:  # what needs no recorded state is worked out before the lock
-            request.fingerprint()
-        decision = None
+        decision, drafts = None, {}
         if len(requests) >= self.DECIDED_AHEAD_FROM:
             decision = self._decide(requests, self._load(ids), now)
             if not decision.granted:
                 return self._receipts(decision)
+        else:
+            drafts = self._drafts(requests, now)
         with self.append_lock() as writer:
-            decision, promotions = self._record_group(requests, ids, decision, now, writer)
+            decision, promotions = self._record_group(requests, ids, decision, now, writer, drafts)
         saved = [(p, p.version - 1) for p in promotions] + [(a, 0) for a in decision.granted.values()]
         saved += [(p, decision.versions[p.id]) for p in decision.players.values()]
         self._snapshot(saved)
@@ -296,14 +307,27 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
     def _receipts(decision: GroupDecision) -> list[AwardResult]:
         return [AwardOutcome(AwardReceipt.of(r.award), replayed=False) if isinstance(r, Granted) else r for r in decision.results]
 
+    def _drafts(self, requests: Sequence[AwardRequest], now: datetime) -> dict[UUID, AwardDraft]:
+        """What of a small group needs no recorded state but the promotion's terms, worked out before the lock:
+        the awards, on the terms of the promotions as cached, and their events, serialised."""
+        drafts: dict[UUID, AwardDraft] = {}
+        for request in requests:
+            request.fingerprint()
+            promo = self._cache.peek(Promotion.stream_id(request.promo_id))
+            if promo is None or request.award_id in drafts or (request.expires_at is not None and request.expires_at <= now):
+                continue
+            award = self._new_award(request, promo, now)
+            drafts[request.award_id] = AwardDraft(award, promo.terms_data, [self.mapper.to_stored_event(e) for e in award.collect_events()])
+        return drafts
+
     def _record_group(
         self, requests: Sequence[AwardRequest], ids: list[UUID], decision: GroupDecision | None, now: datetime,
-        writer: LockedWriter,
+        writer: LockedWriter, drafts: dict[UUID, AwardDraft],
     ) -> tuple[GroupDecision, list[Promotion]]:
         for _ in range(self.MAX_ATTEMPTS):
             current = self._load(ids, writer, cache=False)  # the states as recorded by this group are cached after it
             if decision is None or not decision.holds_on(current):
-                decision = self._decide(requests, current, now)
+                decision = self._decide(requests, current, now, drafts)
                 if not decision.granted:
                     return decision, []
             promotions = [current[promo_id] for promo_id in decision.reservations]
@@ -319,15 +343,20 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
             return decision, promotions
         raise ConcurrentModification("the records changed under this request repeatedly; retry it")
 
-    def _decide(self, requests: Sequence[AwardRequest], loaded: dict[UUID, Any], now: datetime) -> GroupDecision:
-        decision = GroupDecision(versions={i: a.version for i, a in loaded.items()})
+    def _decide(
+        self, requests: Sequence[AwardRequest], loaded: dict[UUID, Any], now: datetime, drafts: dict[UUID, AwardDraft] | None = None
+    ) -> GroupDecision:
+        decision = GroupDecision(versions={i: a.version for i, a in loaded.items()}, drafts=drafts or {})
         for request in requests:
             try:
                 decision.results.append(self._grant_one(request, loaded, decision, now))
             except DomainError as refusal:
                 decision.results.append(refusal)
-        changed = (*decision.granted.values(), *decision.players.values())
-        decision.events = [self.mapper.to_stored_event(e) for a in changed for e in a.collect_events()]
+        decision.events = [
+            e for award_id, award in decision.granted.items()
+            for e in (decision.drafts[award_id].events if award_id in decision.drafts else map(self.mapper.to_stored_event, award.collect_events()))
+        ]
+        decision.events += [self.mapper.to_stored_event(e) for player in decision.players.values() for e in player.collect_events()]
         decision.promotion_terms = {i: (loaded[i].terms_data, loaded[i].ended_at) for i in decision.reservations}
         return decision
 
@@ -346,7 +375,20 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
             raise PromotionNotFound(f"no promotion {request.promo_id!r}", field="promo_id")
         pending = decision.reservations[promo.id].spins if promo.id in decision.reservations else 0
         check_award(AwardContext(player, promo, request.game_code, request.award_value, now, promo.budget_left - pending))
-        award = Award.grant(
+        draft = decision.drafts.get(award_id)
+        if draft is not None and draft.terms != promo.terms_data:  # the terms changed since: made again on these
+            del decision.drafts[award_id]
+            draft = None
+        award = draft.award if draft is not None else self._new_award(request, promo, now)
+        player.receive_award(str(award.id), request.promo_id, request.award_value, award.expires_at, timestamp=now)
+        decision.granted[award_id] = award
+        decision.reservations[promo.id].add(award)
+        decision.players[player.id] = player
+        return Granted(award)
+
+    @staticmethod
+    def _new_award(request: AwardRequest, promo: Promotion, now: datetime) -> Award:
+        return Award.grant(
             at=now,
             idempotency_key=request.idempotency_key,
             player_id=request.player_id,
@@ -362,11 +404,6 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
             fingerprint=request.fingerprint(),
             terms=promo.terms_data,
         )
-        player.receive_award(str(award.id), request.promo_id, request.award_value, award.expires_at, timestamp=now)
-        decision.granted[award_id] = award
-        decision.reservations[promo.id].add(award)
-        decision.players[player.id] = player
-        return Granted(award)
 
     @staticmethod
     def _replay(award: Award, request: AwardRequest) -> AwardOutcome:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from app.eventstore import open_ledger
@@ -96,3 +98,18 @@ def test_a_batch_of_a_thousand_awards_replays_whole_and_records_nothing_twice(le
     assert [r.receipt for r in again] == [r.receipt for r in first]
     assert event_count(db) == recorded
     assert ledger.get_promotion(promo_id).spins_reserved == 5000
+
+
+def test_an_award_is_made_on_the_terms_recorded_when_it_is_granted_not_on_those_a_process_cached(ledger, database_url, clock):
+    """Awards are drafted before the lock on the cached terms; terms another process changed since win."""
+    player_id, promo_id = define(ledger, bet_per_spin=Decimal("0.20"), award_ttl_seconds=86400)
+    ledger.award_free_spins(award_request(player_id, promo_id))  # this process now caches the promotion
+    other = open_ledger(database_url, clock, os.urandom)
+    try:
+        other.define_promotion(promo_id, terms(bet_per_spin=Decimal("0.40"), award_ttl_seconds=3600))
+    finally:
+        other.close()
+    receipt = ledger.award_free_spins(award_request(player_id, promo_id)).receipt
+    status = ledger.get_award(UUID(receipt.award_id))
+    assert (status.bet_per_spin, status.expires_at) == (Decimal("0.40"), clock.now() + timedelta(seconds=3600))
+    assert receipt.expires_at == clock.now() + timedelta(seconds=3600)
