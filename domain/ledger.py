@@ -312,7 +312,6 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         the awards, on the terms of the promotions as cached, and their events, serialised."""
         drafts: dict[UUID, AwardDraft] = {}
         for request in requests:
-            request.fingerprint()
             promo = self._cache.peek(Promotion.stream_id(request.promo_id))
             if promo is None or request.award_id in drafts or (request.expires_at is not None and request.expires_at <= now):
                 continue
