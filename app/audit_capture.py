@@ -29,10 +29,11 @@ AUDITED_ENDPOINTS = frozenset({
 })
 GAME_ENDPOINTS = frozenset({"game.spin", "game.bonus_spin"})
 REDACTED = "[REDACTED]"
-SECRET_NAME = re.compile(r"token|secret|password|api[-_]?key|authorization", re.IGNORECASE)
-SECRET_WORDS = ("token", "secret", "password", "authorization")  # SECRET_NAME's fixed words (api?key aside)
+SECRET_WORDS = ("token", "secret", "password", "authorization")  # the names of secrets that are fixed words
+_SECRET_NAMES = "|".join([*SECRET_WORDS, r"api[-_]?key"])
+SECRET_NAME = re.compile(_SECRET_NAMES, re.IGNORECASE)
 _SECRET_PAIR = re.compile(
-    r"""((?:token|secret|password|api[-_]?key|authorization)[\w-]*"?\s*[:=]\s*)"""
+    rf"""((?:{_SECRET_NAMES})[\w-]*"?\s*[:=]\s*)"""
     r"""((?:bearer|basic)\s+)?("(?:[^"\\]|\\.)*"|[^\s"&,;}]+)""",
     re.IGNORECASE,
 )

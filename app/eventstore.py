@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 from uuid import UUID
@@ -19,7 +18,6 @@ from app.database import eventsourcing_env
 from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Serialises schema creation when several processes start at once.

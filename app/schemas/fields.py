@@ -115,4 +115,4 @@ class IntegerRows(fields.List):
         super().__init__(Integers(), **kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[list[int]] | None:
-        return None if value is None else [[int(item) for item in row] for row in value]
+        return None if value is None else [self.inner._serialize(row, attr, obj) for row in value]
