@@ -16,7 +16,7 @@ from psycopg.rows import tuple_row
 
 from app.database import eventsourcing_env
 from domain.clock import Clock, RandomBytes
-from domain.ledger import SpinLedger
+from domain.ledger import BudgetClaim, SpinLedger
 
 T = TypeVar("T")
 
@@ -54,6 +54,7 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         append_function = sql.Identifier(events_table_name + "_append")
         lock_and_read_function = sql.Identifier(events_table_name + "_lock_and_read")
         append_and_unlock_function = sql.Identifier(events_table_name + "_append_and_unlock")
+        append_reserving_function = sql.Identifier(events_table_name + "_append_reserving")
         # The statements are rendered once, here: psycopg renders a composed statement again at every execute.
         # Their arrays go in binary: psycopg's text form of an array escapes every element with a regex.
         self._read_streams_statement = read.format(ids=sql.SQL("%(ids)b::uuid[]"), after=sql.SQL("%(after)b::bigint[]"), **tables).as_bytes()
@@ -66,6 +67,10 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         self._append_and_unlock_statement = sql.SQL(
             "SELECT notification_id FROM {schema}.{function}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::bigint)"
         ).format(schema=schema, function=append_and_unlock_function).as_bytes()
+        self._append_reserving_statement = sql.SQL(
+            "SELECT * FROM {schema}.{function}(%b::bigint, %b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
+            " %b::uuid[], %b::bigint[], %b::bigint[], %b::text)"
+        ).format(schema=schema, function=append_reserving_function).as_bytes()
         append_body = sql.SQL(
             "  SET LOCAL lock_timeout = '{timeout}s';"
             # Notification ids become visible in commit order only if writers take turns (see the library).
@@ -113,6 +118,42 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             ).format(schema=schema, function=append_and_unlock_function, body=append_body)
         )
 
+        # An award group's append without the award lock (see ``append_reserving``). It takes the advisory lock
+        # shared, for its transaction: never while a group holds it, so a group under the lock still reads and
+        # appends with no other award group in between.
+        self.sql_create_statements.append(
+            sql.SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}(lock_key bigint, ids uuid[], versions bigint[], topics text[],"
+                " states bytea[], claimed uuid[], read_versions bigint[], rooms bigint[], reservation_topic text)"
+                " RETURNS TABLE (originator_id uuid, originator_version bigint) LANGUAGE plpgsql AS $$"
+                " DECLARE others_changes bigint; others_spins bigint; latest bigint;"
+                " BEGIN"
+                "  SET LOCAL lock_timeout = '{timeout}s';"
+                "  PERFORM pg_advisory_xact_lock_shared(lock_key);"
+                "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
+                "  FOR i IN 1 .. coalesce(cardinality(claimed), 0) LOOP"
+                "   SELECT count(*) FILTER (WHERE e.topic <> reservation_topic),"
+                "    coalesce(sum((convert_from(e.state, 'UTF8')::jsonb ->> 'spins')::bigint) FILTER (WHERE e.topic = reservation_topic), 0),"
+                "    max(e.originator_version)"
+                "    INTO others_changes, others_spins, latest"
+                "    FROM {schema}.{events} e WHERE e.originator_id = claimed[i] AND e.originator_version > read_versions[i];"
+                "   IF others_changes > 0 OR others_spins > rooms[i] THEN RETURN; END IF;"  # nothing appended
+                "   IF latest IS NOT NULL THEN"  # the reservation goes after the others'
+                "    FOR j IN 1 .. cardinality(ids) LOOP"
+                "     IF ids[j] = claimed[i] THEN versions[j] := versions[j] + latest - read_versions[i]; END IF;"
+                "    END LOOP;"
+                "   END IF;"
+                "  END LOOP;"
+                "  NOTIFY {channel};"
+                "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
+                "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.originator_id, t.originator_version;"
+                " END $$"
+            ).format(
+                schema=schema, function=append_reserving_function, events=events,
+                timeout=sql.Literal(self.datastore.lock_timeout), channel=sql.Identifier(self.channel_name),
+            )
+        )
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """Appends events as the library does (lock the table, notify, insert, in one transaction).
@@ -129,6 +170,29 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         with self.datastore.get_connection() as conn:
             return _read(conn, self._read_streams_statement, {"ids": list(after_versions), "after": list(after_versions.values())})
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def append_reserving(
+        self, key: int, stored_events: Sequence[StoredEvent], claims: Sequence[BudgetClaim], reservation_topic: str
+    ) -> dict[UUID, int] | None:
+        """Appends an award group's events without the advisory lock ``key``, in one round trip, if each promotion
+        it reserves spins on has recorded since it was read nothing but reservations within the claim's room.
+
+        Returns the version each claimed promotion's reservation was recorded at: after the others', so perhaps
+        later than the one it was made with. Returns None, and appends nothing, when a claim no longer holds; a
+        stream that another writer appended to first raises ``IntegrityError``, as for any append.
+        """
+        params = [
+            key, *_columns(stored_events), [c.promotion_id for c in claims], [c.read_version for c in claims],
+            [c.room for c in claims], reservation_topic,
+        ]
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as curs:
+            curs.execute(self._append_reserving_statement, params, prepare=True)
+            rows = curs.fetchall()
+        if not rows:
+            return None
+        claimed = {c.promotion_id for c in claims}
+        return {originator_id: version for originator_id, version in rows if originator_id in claimed}
 
     @contextmanager
     def locked_append(self, key: int) -> Iterator[LockedAppend]:
@@ -257,4 +321,5 @@ def open_ledger(
         env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
         ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes)
     ledger.append_lock = functools.partial(ledger.recorder.locked_append, APPEND_LOCK_KEY)
+    ledger.append_reserving = functools.partial(ledger.recorder.append_reserving, APPEND_LOCK_KEY)
     return ledger

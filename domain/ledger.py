@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.utils import get_topic
 
 from domain.award import ACTIVE, Award
 from domain.cache import StateCache
@@ -46,6 +47,7 @@ from domain.windows import add_months
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+RESERVATION_TOPIC = get_topic(Promotion.BudgetReserved)
 AwardResult = AwardOutcome | DomainError
 
 
@@ -72,6 +74,27 @@ class LockedWriter(Protocol):
     database's version takes the lock with its first read and lets go of it with the append.)"""
 
     def insert_events(self, stored_events: Sequence[StoredEvent]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class BudgetClaim:
+    """Spins a group reserves on a promotion, read at ``read_version``: the reservation still holds if what the
+    promotion has recorded since is only others' reservations, of ``room`` spins at most."""
+
+    promotion_id: UUID
+    read_version: int
+    room: int
+
+
+class ReservingAppend(Protocol):
+    """An append of an award group's events made without ``append_lock``, that holds only if every claim does.
+
+    Returns the version each claimed promotion's reservation was recorded at (after any others made since it
+    was read), or None, appending nothing, when a claim no longer holds. Raises ``IntegrityError`` when another
+    stream of the group was appended to first.
+    """
+
+    def __call__(self, stored_events: Sequence[StoredEvent], claims: Sequence[BudgetClaim], reservation_topic: str) -> dict[UUID, int] | None: ...
 
 
 @contextmanager
@@ -152,6 +175,8 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         # the wiring replaces it with a database lock that serves every server process.
         in_process = threading.Lock()
         self.append_lock: Callable[[], ContextManager[LockedWriter]] = lambda: in_process_append(in_process, self.recorder)
+        # The wiring may add an append that needs no lock, for the small groups (see ``_record_unlocked``).
+        self.append_reserving: ReservingAppend | None = None
         self._cache = StateCache(self.CACHE_SIZE)
         self._reads_streams = isinstance(self.recorder, StreamReader)  # checked once: a Protocol check is slow
 
@@ -271,13 +296,16 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
     def _grant_all(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
         """Decides a group of requests and records every grant in one transaction.
 
-        Under ``append_lock``, everything the group needs is read as recorded at that moment, the group is
-        decided on it, the spins are reserved on the promotions and all events are appended at once.
+        A small group is read, decided and appended without ``append_lock`` where the store allows it: the append
+        holds only if what the group read is still what is recorded, but for spins others reserved on its
+        promotions within the budget left (see ``_record_unlocked``). When it does not hold, or when the store
+        cannot append so, the group is recorded under the lock.
 
-        A large group (a batch) is first decided, and its events serialised, before the lock, in parallel
-        with other processes: under the lock, only a decision that no longer holds (what changed is more
-        than spins reserved by others, within the budget left) is made again. A small one is decided under
-        the lock only: a read and a decision made twice would cost it more than it could win.
+        Under ``append_lock``, everything the group needs is read as recorded at that moment, the group is
+        decided on it, the spins are reserved on the promotions and all events are appended at once. A large
+        group (a batch) is first decided, and its events serialised, before the lock, in parallel with other
+        processes: under the lock, only a decision that no longer holds (what changed is more than spins
+        reserved by others, within the budget left) is made again.
         """
         now = self.clock.now()
         ids = list(
@@ -287,15 +315,19 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
                 + [Promotion.stream_id(r.promo_id) for r in requests]
             )
         )
-        decision, drafts = None, {}
+        decision, drafts, recorded = None, {}, None
         if len(requests) >= self.DECIDED_AHEAD_FROM:
             decision = self._decide(requests, self._load(ids), now)
             if not decision.granted:
                 return self._receipts(decision)
         else:
             drafts = self._drafts(requests, now)
-        with self.append_lock() as writer:
-            decision, promotions = self._record_group(requests, ids, decision, now, writer, drafts)
+            if self.append_reserving is not None:
+                recorded = self._record_unlocked(requests, ids, now, drafts, self.append_reserving)
+        if recorded is None:
+            with self.append_lock() as writer:
+                recorded = self._record_group(requests, ids, decision, now, writer, drafts)
+        decision, promotions = recorded
         saved = [(p, p.version - 1) for p in promotions] + [(a, 0) for a in decision.granted.values()]
         saved += [(p, decision.versions[p.id]) for p in decision.players.values()]
         self._snapshot(saved)
@@ -329,11 +361,7 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
                 decision = self._decide(requests, current, now, drafts)
                 if not decision.granted:
                     return decision, []
-            promotions = [current[promo_id] for promo_id in decision.reservations]
-            for promo in promotions:
-                reservation = decision.reservations[promo.id]
-                promo.reserve(reservation.award_ids, reservation.spins, timestamp=now)
-            reserved = [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
+            promotions, reserved = self._reserve(decision, current, now)
             try:
                 writer.insert_events(reserved + decision.events)
             except IntegrityError:  # a writer outside the lock (a profile update, a cancellation) got there first
@@ -341,6 +369,39 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
                 continue
             return decision, promotions
         raise ConcurrentModification("the records changed under this request repeatedly; retry it")
+
+    def _record_unlocked(
+        self, requests: Sequence[AwardRequest], ids: list[UUID], now: datetime, drafts: dict[UUID, AwardDraft],
+        append: ReservingAppend,
+    ) -> tuple[GroupDecision, list[Promotion]] | None:
+        """Reads, decides and appends a group without the lock. The append fails, recording nothing, if another
+        writer appended to one of its players or awards since the read (as any append does), or if one of its
+        promotions recorded since anything but reservations, or reservations that leave too little of the budget
+        for this group's: None then, for the group to be decided again under the lock.
+
+        Returns the promotions whose state in memory is the one recorded (nobody reserved on them in between),
+        the only ones that may be cached or snapshotted."""
+        current = self._load(ids, cache=False)
+        decision = self._decide(requests, current, now, drafts)
+        if not decision.granted:
+            return decision, []
+        promotions, reserved = self._reserve(decision, current, now)
+        claims = [BudgetClaim(p.id, decision.versions[p.id], p.budget_left) for p in promotions]
+        try:
+            recorded_at = append(reserved + decision.events, claims, RESERVATION_TOPIC)
+        except IntegrityError:
+            return None
+        if recorded_at is None:
+            return None
+        return decision, [p for p in promotions if recorded_at.get(p.id) == p.version]
+
+    def _reserve(self, decision: GroupDecision, current: dict[UUID, Any], now: datetime) -> tuple[list[Promotion], list[StoredEvent]]:
+        """Reserves the decided spins on each promotion's state in ``current``; returns the promotions and those events."""
+        promotions = [current[promo_id] for promo_id in decision.reservations]
+        for promo in promotions:
+            reservation = decision.reservations[promo.id]
+            promo.reserve(reservation.award_ids, reservation.spins, timestamp=now)
+        return promotions, [self.mapper.to_stored_event(e) for promo in promotions for e in promo.collect_events()]
 
     def _decide(
         self, requests: Sequence[AwardRequest], loaded: dict[UUID, Any], now: datetime, drafts: dict[UUID, AwardDraft] | None = None

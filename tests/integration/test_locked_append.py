@@ -1,7 +1,9 @@
-"""The award path's lock on PostgreSQL: taken with a read, let go of by the append, never left behind."""
+"""The award path's lock on PostgreSQL: taken with a read, let go of by the append, never left behind; and the
+append a small group makes without it, which holds only if what it read still stands."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from uuid import UUID, uuid4
@@ -11,7 +13,10 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 
-from app.eventstore import APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS, SpinledgerRecorder
+from app.eventstore import APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS, SpinledgerRecorder, open_ledger
+from domain.errors import BudgetExhausted
+from domain.ledger import BudgetClaim
+from domain.views import AwardOutcome
 from tests.support import adult, award_request, terms, unique
 
 KEY = 0x7E57  # not the service's own key: these tests hold and drop it at will
@@ -30,6 +35,17 @@ def recorder(ledger):
 
 def event(stream: UUID, version: int) -> StoredEvent:
     return StoredEvent(originator_id=stream, originator_version=version, topic="tests:Event", state=b"{}")
+
+
+RESERVED = "tests:Reserved"
+
+
+def reserved(stream: UUID, version: int, spins: int) -> StoredEvent:
+    return StoredEvent(originator_id=stream, originator_version=version, topic=RESERVED, state=b'{"spins": %d}' % spins)
+
+
+def versions(recorder: SpinledgerRecorder, stream: UUID) -> list[tuple[int, str]]:
+    return [(e.originator_version, e.topic) for e in recorder.read_streams({stream: 0}).get(stream, [])]
 
 
 def holders(db: psycopg.Connection, key: int = KEY) -> int:
@@ -138,3 +154,108 @@ def test_the_ledger_lets_go_of_the_award_lock_after_every_group(ledger, db):
     ledger.award_free_spins(award_request(player_id, promo_id))
     ledger.award_batch([award_request(player_id, "no-such-promo")])  # refused: read under the lock, nothing appended
     assert holders(db, APPEND_LOCK_KEY) == 0
+
+
+# -- the append without the lock ---------------------------------------------------------------------
+
+
+def test_an_append_without_the_lock_records_its_reservation_after_those_made_since_its_read(recorder):
+    promo, player = uuid4(), uuid4()
+    recorder.insert_events([event(promo, 1)])  # read at version 1 ...
+    recorder.insert_events([reserved(promo, 2, spins=3)])  # ... then another group reserves 3 spins
+    recorded_at = recorder.append_reserving(KEY, [reserved(promo, 2, spins=4), event(player, 1)], [BudgetClaim(promo, 1, room=3)], RESERVED)
+    assert recorded_at == {promo: 3}
+    assert versions(recorder, promo) == [(1, "tests:Event"), (2, RESERVED), (3, RESERVED)]
+    assert versions(recorder, player) == [(1, "tests:Event")]
+
+
+def test_an_append_without_the_lock_records_nothing_when_others_reserved_more_than_its_room(recorder):
+    promo, player = uuid4(), uuid4()
+    recorder.insert_events([event(promo, 1), reserved(promo, 2, spins=3)])
+    assert recorder.append_reserving(KEY, [reserved(promo, 2, spins=4), event(player, 1)], [BudgetClaim(promo, 1, room=2)], RESERVED) is None
+    assert versions(recorder, promo) == [(1, "tests:Event"), (2, RESERVED)]
+    assert versions(recorder, player) == []
+
+
+def test_an_append_without_the_lock_records_nothing_when_the_promotion_changed_otherwise(recorder):
+    promo, player = uuid4(), uuid4()
+    recorder.insert_events([event(promo, 1), event(promo, 2)])  # new terms, say: not a reservation
+    assert recorder.append_reserving(KEY, [reserved(promo, 2, spins=1), event(player, 1)], [BudgetClaim(promo, 1, room=100)], RESERVED) is None
+    assert versions(recorder, player) == []
+
+
+def test_an_append_without_the_lock_fails_like_any_other_when_one_of_its_streams_was_appended_to_first(recorder):
+    promo, player = uuid4(), uuid4()
+    recorder.insert_events([event(promo, 1), event(player, 1)])
+    with pytest.raises(IntegrityError):
+        recorder.append_reserving(KEY, [reserved(promo, 2, spins=1), event(player, 1)], [BudgetClaim(promo, 1, room=100)], RESERVED)
+    assert versions(recorder, promo) == [(1, "tests:Event")]
+
+
+def test_an_append_without_the_lock_waits_while_a_group_holds_it_and_then_goes_after_that_group(recorder, db):
+    promo, player = uuid4(), uuid4()
+    recorder.insert_events([event(promo, 1)])
+    results = []
+    with recorder.locked_append(KEY) as session:
+        session.read_streams({promo: 1})
+        waiting = threading.Thread(target=lambda: results.append(
+            recorder.append_reserving(KEY, [reserved(promo, 2, spins=1), event(player, 1)], [BudgetClaim(promo, 1, room=5)], RESERVED)
+        ))
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not waiters(db) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert waiters(db) == 1
+        assert versions(recorder, player) == []
+        session.insert_events([reserved(promo, 2, spins=5)])  # the group under the lock takes 5 of the room
+    waiting.join(timeout=10)
+    assert results == [{promo: 3}]  # the 5 spins reserved under the lock fit in its room of 5
+    assert versions(recorder, promo) == [(1, "tests:Event"), (2, RESERVED), (3, RESERVED)]
+
+
+def waiters(db: psycopg.Connection, key: int = KEY) -> int:
+    (count,) = db.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        [key],
+    ).fetchone()
+    return count
+
+
+def test_the_ledger_records_a_small_group_without_the_award_lock(ledger, db):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms())
+
+    def no_lock():  # type: ignore[no-untyped-def]
+        raise AssertionError("a small group took the award lock")
+
+    ledger.append_lock = no_lock
+    outcome = ledger.award_free_spins(award_request(player_id, promo_id, award_value=7))
+    assert not outcome.replayed
+    assert ledger.get_promotion(promo_id).budget_left == terms().budget_spins - 7
+
+
+def test_a_group_whose_room_was_taken_between_its_read_and_its_append_is_decided_again_under_the_lock(ledger, database_url, clock):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms(budget_spins=10))
+    other = open_ledger(database_url, clock, os.urandom)
+    unlocked, appended = ledger.append_reserving, []
+
+    def another_process_gets_there_first(*args):  # type: ignore[no-untyped-def]
+        other.register_player(rival := unique("player"), adult())
+        other.award_free_spins(award_request(rival, promo_id, award_value=8))
+        appended.append(unlocked(*args))
+        return appended[-1]
+
+    try:
+        ledger.append_reserving = another_process_gets_there_first
+        result = ledger.award_batch([award_request(player_id, promo_id, award_value=5)])[0]
+    finally:
+        ledger.append_reserving = unlocked
+        other.close()
+    assert appended == [None]  # read with 10 left, 5 for itself: the other's 8 did not fit
+    assert isinstance(result, BudgetExhausted)
+    assert ledger.get_promotion(promo_id).spins_reserved == 8
+    assert isinstance(ledger.award_batch([award_request(player_id, promo_id, award_value=2)])[0], AwardOutcome)
