@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.award import ACTIVE, Award
@@ -377,11 +377,14 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         """Reads, decides and appends a group without the lock. The append fails, recording nothing, if another
         writer appended to one of its players or awards since the read (as any append does), or if one of its
         promotions recorded since anything but reservations, or reservations that leave too little of the budget
-        for this group's: None then, for the group to be decided again under the lock.
+        for this group's: None then, for the group to be decided again under the lock. So does an append that
+        failed on the database (a lock not granted in time, a lost connection): under the lock, what it recorded
+        or did not is read again.
 
-        Returns the promotions whose state in memory is the one recorded (nobody reserved on them in between),
-        the only ones that may be cached or snapshotted."""
-        current = self._load(ids, cache=False)
+        Returns the promotions whose state in memory is the one recorded, the only ones that may be cached or
+        snapshotted: a promotion whose reservation went after others' (at a later version than the one it was
+        made on) is not one of them."""
+        current = self._load(ids)  # states as recorded, cached: this group's own are cached once it is recorded
         decision = self._decide(requests, current, now, drafts)
         if not decision.granted:
             return decision, []
@@ -389,11 +392,22 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         claims = [BudgetClaim(p.id, decision.versions[p.id], p.budget_left) for p in promotions]
         try:
             recorded_at = append(reserved + decision.events, claims, RESERVATION_TOPIC)
-        except IntegrityError:
+        except (IntegrityError, OperationalError, InterfaceError):
             return None
         if recorded_at is None:
             return None
-        return decision, [p for p in promotions if recorded_at.get(p.id) == p.version]
+        after_others = [p for p in promotions if recorded_at.get(p.id) != p.version]
+        self._snapshot_after_others(after_others, decision.versions, recorded_at)
+        return decision, [p for p in promotions if p not in after_others]
+
+    def _snapshot_after_others(self, promotions: list[Promotion], read_at: dict[UUID, int], recorded_at: dict[UUID, int]) -> None:
+        """Snapshots the promotions whose reservation went after others' when their stream crossed a multiple of its
+        interval: their state in memory is not the one recorded, so it is read again (and cached)."""
+        interval = self.snapshotting_intervals[Promotion]
+        due = [p.id for p in promotions if recorded_at[p.id] // interval > read_at[p.id] // interval]
+        if due:
+            recorded = self._load(due)
+            self._snapshot([(recorded[promo_id], read_at[promo_id]) for promo_id in due if promo_id in recorded])
 
     def _reserve(self, decision: GroupDecision, current: dict[UUID, Any], now: datetime) -> tuple[list[Promotion], list[StoredEvent]]:
         """Reserves the decided spins on each promotion's state in ``current``; returns the promotions and those events."""

@@ -6,16 +6,19 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 
 from app.eventstore import APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS, SpinledgerRecorder, open_ledger
 from domain.errors import BudgetExhausted
 from domain.ledger import BudgetClaim
+from domain.promotion import Promotion
 from domain.views import AwardOutcome
 from tests.support import adult, award_request, terms, unique
 
@@ -236,26 +239,125 @@ def test_the_ledger_records_a_small_group_without_the_award_lock(ledger, db):
     assert ledger.get_promotion(promo_id).budget_left == terms().budget_spins - 7
 
 
-def test_a_group_whose_room_was_taken_between_its_read_and_its_append_is_decided_again_under_the_lock(ledger, database_url, clock):
+@contextmanager
+def before_each_append_without_the_lock(ledger, act: Callable[[], None]) -> Iterator[list]:  # type: ignore[no-untyped-def]
+    """Runs ``act`` between a group's read and its append without the lock; yields what each append returned
+    or raised."""
+    unlocked, outcomes = ledger.append_reserving, []
+
+    def append(*args):  # type: ignore[no-untyped-def]
+        act()
+        try:
+            outcomes.append(unlocked(*args))
+        except Exception as error:
+            outcomes.append(error)
+            raise
+        return outcomes[-1]
+
+    ledger.append_reserving = append
+    try:
+        yield outcomes
+    finally:
+        ledger.append_reserving = unlocked
+
+
+@pytest.fixture
+def other_process(database_url, clock):  # type: ignore[no-untyped-def]
+    other = open_ledger(database_url, clock, os.urandom)
+    yield other
+    other.close()
+
+
+def award_elsewhere(other, promo_id: str, spins: int) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    def act() -> None:
+        other.register_player(rival := unique("player"), adult())
+        assert isinstance(other.award_batch([award_request(rival, promo_id, award_value=spins)])[0], AwardOutcome)
+
+    return act
+
+
+def test_a_group_whose_room_was_taken_between_its_read_and_its_append_is_decided_again_under_the_lock(ledger, other_process):
     player_id, promo_id = unique("player"), unique("promo")
     ledger.register_player(player_id, adult())
     ledger.define_promotion(promo_id, terms(budget_spins=10))
-    other = open_ledger(database_url, clock, os.urandom)
-    unlocked, appended = ledger.append_reserving, []
-
-    def another_process_gets_there_first(*args):  # type: ignore[no-untyped-def]
-        other.register_player(rival := unique("player"), adult())
-        other.award_free_spins(award_request(rival, promo_id, award_value=8))
-        appended.append(unlocked(*args))
-        return appended[-1]
-
-    try:
-        ledger.append_reserving = another_process_gets_there_first
+    with before_each_append_without_the_lock(ledger, award_elsewhere(other_process, promo_id, 8)) as appended:
         result = ledger.award_batch([award_request(player_id, promo_id, award_value=5)])[0]
-    finally:
-        ledger.append_reserving = unlocked
-        other.close()
     assert appended == [None]  # read with 10 left, 5 for itself: the other's 8 did not fit
     assert isinstance(result, BudgetExhausted)
     assert ledger.get_promotion(promo_id).spins_reserved == 8
     assert isinstance(ledger.award_batch([award_request(player_id, promo_id, award_value=2)])[0], AwardOutcome)
+
+
+def test_a_promotion_whose_reservation_went_after_anothers_is_read_again_not_taken_from_memory(ledger, other_process):
+    """Its state in memory lacks the other's reservation: cached, it would let the next group overspend."""
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms(budget_spins=10))
+    with before_each_append_without_the_lock(ledger, award_elsewhere(other_process, promo_id, 8)) as appended:
+        assert isinstance(ledger.award_batch([award_request(player_id, promo_id, award_value=1)])[0], AwardOutcome)
+    assert appended == [{Promotion.stream_id(promo_id): 3}]  # defined at 1, the other's 8 at 2, this 1 at 3
+    assert isinstance(ledger.award_batch([award_request(player_id, promo_id, award_value=5)])[0], BudgetExhausted)
+    assert isinstance(ledger.award_batch([award_request(player_id, promo_id, award_value=1)])[0], AwardOutcome)
+    assert ledger.get_promotion(promo_id).spins_reserved == 10
+
+
+def test_a_promotion_whose_reservation_went_after_anothers_past_a_multiple_of_its_interval_is_snapshotted(ledger, other_process):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms())
+    for _ in range(22):  # the promotion is at version 23
+        ledger.award_free_spins(award_request(player_id, promo_id, award_value=1))
+    with before_each_append_without_the_lock(ledger, award_elsewhere(other_process, promo_id, 1)) as appended:
+        ledger.award_free_spins(award_request(player_id, promo_id, award_value=1))
+    promo_stream = Promotion.stream_id(promo_id)
+    assert appended == [{promo_stream: 25}]  # the other's at 24 (not a multiple of 25: no snapshot), this at 25
+    snapshot = max(ledger.snapshots.get(promo_stream), key=lambda s: s.originator_version)
+    assert (snapshot.originator_version, snapshot.state["spins_reserved"]) == (25, 24)
+
+
+def test_a_group_whose_player_changed_between_its_read_and_its_append_is_decided_again_under_the_lock(ledger, other_process):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms())
+    moved = lambda: other_process.register_player(player_id, adult(region="CA-QC"))  # noqa: E731
+    with before_each_append_without_the_lock(ledger, moved) as appended:
+        outcome = ledger.award_free_spins(award_request(player_id, promo_id, award_value=3))
+    assert len(appended) == 1 and isinstance(appended[0], IntegrityError)
+    assert not outcome.replayed
+    assert [a.award_id for a in ledger.list_player_awards(player_id, None, 10).data] == [outcome.receipt.award_id]
+    assert ledger.get_player(player_id).region == "CA-QC"
+
+
+def test_a_group_whose_append_failed_on_the_database_is_recorded_under_the_lock(ledger):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms())
+
+    def lock_not_granted(*args):  # type: ignore[no-untyped-def]
+        raise OperationalError("canceling statement due to lock timeout")
+
+    unlocked, ledger.append_reserving = ledger.append_reserving, lock_not_granted
+    try:
+        outcome = ledger.award_free_spins(award_request(player_id, promo_id, award_value=4))
+    finally:
+        ledger.append_reserving = unlocked
+    assert not outcome.replayed
+    assert ledger.get_promotion(promo_id).spins_reserved == 4
+
+
+def test_appends_without_the_lock_do_not_wait_for_each_other(recorder, database_url):
+    with psycopg.connect(database_url) as other:  # one in flight holds the lock shared until it commits
+        other.execute("SELECT pg_advisory_xact_lock_shared(%s)", [KEY])
+        promo = uuid4()
+        recorder.insert_events([event(promo, 1)])
+        assert recorder.append_reserving(KEY, [reserved(promo, 2, spins=1)], [BudgetClaim(promo, 1, room=0)], RESERVED) == {promo: 2}
+        other.rollback()
+
+
+def test_an_append_without_the_lock_records_nothing_when_any_one_of_its_claims_fails(recorder):
+    roomy, tight, player = uuid4(), uuid4(), uuid4()
+    recorder.insert_events([event(roomy, 1), event(tight, 1), reserved(roomy, 2, spins=1), reserved(tight, 2, spins=3)])
+    claims = [BudgetClaim(roomy, 1, room=5), BudgetClaim(tight, 1, room=2)]
+    events = [reserved(roomy, 2, spins=1), reserved(tight, 2, spins=1), event(player, 1)]
+    assert recorder.append_reserving(KEY, events, claims, RESERVED) is None
+    assert (len(versions(recorder, roomy)), len(versions(recorder, tight)), versions(recorder, player)) == (2, 2, [])
