@@ -396,18 +396,24 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
             return None
         if recorded_at is None:
             return None
-        after_others = [p for p in promotions if recorded_at.get(p.id) != p.version]
+        after_others = {p.id for p in promotions if recorded_at.get(p.id) != p.version}
         self._snapshot_after_others(after_others, decision.versions, recorded_at)
-        return decision, [p for p in promotions if p not in after_others]
+        return decision, [p for p in promotions if p.id not in after_others]
 
-    def _snapshot_after_others(self, promotions: list[Promotion], read_at: dict[UUID, int], recorded_at: dict[UUID, int]) -> None:
+    def _snapshot_after_others(self, promotion_ids: set[UUID], read_at: dict[UUID, int], recorded_at: dict[UUID, int]) -> None:
         """Snapshots the promotions whose reservation went after others' when their stream crossed a multiple of its
-        interval: their state in memory is not the one recorded, so it is read again (and cached)."""
+        interval: their state in memory is not the one recorded, so it is read again (and cached). The group is
+        recorded by now: a failure here is logged, and does not turn it into an error."""
         interval = self.snapshotting_intervals[Promotion]
-        due = [p.id for p in promotions if recorded_at[p.id] // interval > read_at[p.id] // interval]
-        if due:
+        due = [i for i in promotion_ids if recorded_at[i] // interval > read_at[i] // interval]
+        if not due:
+            return
+        try:
             recorded = self._load(due)
-            self._snapshot([(recorded[promo_id], read_at[promo_id]) for promo_id in due if promo_id in recorded])
+        except Exception:
+            logger.exception("reading a promotion again to snapshot it failed; the group is recorded")
+            return
+        self._snapshot([(recorded[promo_id], read_at[promo_id]) for promo_id in due if promo_id in recorded])
 
     def _reserve(self, decision: GroupDecision, current: dict[UUID, Any], now: datetime) -> tuple[list[Promotion], list[StoredEvent]]:
         """Reserves the decided spins on each promotion's state in ``current``; returns the promotions and those events."""

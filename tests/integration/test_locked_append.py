@@ -315,6 +315,31 @@ def test_a_promotion_whose_reservation_went_after_anothers_past_a_multiple_of_it
     assert (snapshot.originator_version, snapshot.state["spins_reserved"]) == (25, 24)
 
 
+def test_a_group_recorded_after_anothers_is_answered_even_if_reading_its_promotion_again_to_snapshot_it_fails(ledger, other_process):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms())
+    for _ in range(22):  # the promotion is at version 23: the next reservation after another's crosses 25
+        ledger.award_free_spins(award_request(player_id, promo_id, award_value=1))
+    reads = ledger.recorder.read_streams
+
+    def unreadable(*args):  # type: ignore[no-untyped-def]
+        raise OperationalError("the connection was lost")
+
+    def then_the_database_goes_away() -> None:
+        award_elsewhere(other_process, promo_id, 1)()
+        ledger.recorder.read_streams = unreadable  # the group's own read is done; the re-read after its append fails
+
+    try:
+        with before_each_append_without_the_lock(ledger, then_the_database_goes_away) as appended:
+            outcome = ledger.award_free_spins(award_request(player_id, promo_id, award_value=1))
+    finally:
+        ledger.recorder.read_streams = reads
+    assert appended == [{Promotion.stream_id(promo_id): 25}]
+    assert not outcome.replayed
+    assert ledger.get_award(UUID(outcome.receipt.award_id)).spins_awarded == 1
+
+
 def test_a_group_whose_player_changed_between_its_read_and_its_append_is_decided_again_under_the_lock(ledger, other_process):
     player_id, promo_id = unique("player"), unique("promo")
     ledger.register_player(player_id, adult())
