@@ -117,8 +117,8 @@ class Reservation:
 
 @dataclass(frozen=True)
 class AwardDraft:
-    """An award made, and its event serialised, before the lock, on a promotion's terms as cached: used under
-    the lock if the request is granted on those same terms."""
+    """An award made, and its event serialised, before the group's read, on a promotion's terms as cached: used
+    if the request is granted on those same terms."""
 
     award: Award
     terms: dict[str, Any]
@@ -340,8 +340,9 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         return [AwardOutcome(AwardReceipt.of(r.award), replayed=False) if isinstance(r, Granted) else r for r in decision.results]
 
     def _drafts(self, requests: Sequence[AwardRequest], now: datetime) -> dict[UUID, AwardDraft]:
-        """What of a small group needs no recorded state but the promotion's terms, worked out before the lock:
-        the awards, on the terms of the promotions as cached, and their events, serialised."""
+        """What of a small group needs no recorded state but the promotion's terms, worked out before its read
+        (and out of the lock, should it be recorded under it): the awards, on the terms of the promotions as
+        cached, and their events, serialised."""
         drafts: dict[UUID, AwardDraft] = {}
         for request in requests:
             promo = self._cache.peek(Promotion.stream_id(request.promo_id))
