@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import psycopg
 import pytest
 from psycopg.rows import dict_row
 
@@ -21,9 +22,9 @@ def log(ledger):
     audit_log.close()
 
 
-def record(request_id: str, request: CapturedBody = NO_BODY, response: CapturedBody = NO_BODY) -> AuditRecord:
+def record(request_id: str, request: CapturedBody = NO_BODY, response: CapturedBody = NO_BODY, path: str = "/api/v1/awards") -> AuditRecord:
     return AuditRecord(
-        at=datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc), method="POST", route="/api/v1/awards", path="/api/v1/awards",
+        at=datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc), method="POST", route="/api/v1/awards", path=path,
         status=201, key_name="marketing", session_id=None, idempotency_key="k-1", request_id=request_id,
         player_ids=["p-1", 'p "2"'], latency_ms=1.2345, request=request, response=response,
     )
@@ -67,6 +68,25 @@ def test_a_body_postgresql_refuses_as_json_is_kept_as_text_and_the_rest_of_its_g
     assert (found[bom]["request_body"], found[bom]["request_text"]) == (None, '\ufeff{"a": 1}')
     assert (found[huge]["response_body"], found[huge]["response_text"]) == (None, '{"a": 1e1000000}')
     assert (found[claimed]["request_bytes"], found[claimed]["request_truncated"]) == (2**31 - 1, True)
+
+
+def test_a_row_postgresql_refuses_even_with_its_bodies_as_text_is_reported_and_the_rest_of_its_group_is_written(log, db):
+    before, refused, after = (unique("req") for _ in range(3))
+    # No text column holds a NUL: a row with one is refused however its bodies are kept.
+    results = log._write([record(before), record(refused, capture_body(b'{"a": 1}'), path="/api/v1/awards\x00"), record(after)])
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], psycopg.DataError)
+    assert set(rows(db, before, refused, after)) == {before, after}
+
+
+def test_recording_a_row_postgresql_refuses_raises_what_it_was_refused_for(log, db):
+    refused = unique("req")
+    with pytest.raises(psycopg.DataError):
+        log.record(record(refused, path="/api/v1/awards\x00"))
+    assert rows(db, refused) == {}
+    written = unique("req")
+    log.record(record(written))
+    assert set(rows(db, written)) == {written}
 
 
 def test_a_large_group_goes_in_several_statements(log, db, monkeypatch):
