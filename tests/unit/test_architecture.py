@@ -78,3 +78,18 @@ def test_the_served_workers_wait_on_the_database_cooperatively():
     )
     chosen = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     assert chosen != "wait_c"  # psycopg's C wait blocks the whole process
+
+
+def test_a_served_worker_takes_what_it_loaded_out_of_the_garbage_collectors_full_passes():
+    """gunicorn calls ``post_worker_init`` once the worker has loaded the app; what exists then is frozen."""
+    import subprocess
+
+    probe = (
+        "import gc, app.gunicorn_hooks as hooks\n"
+        "import app.factory\n"
+        "before = gc.get_freeze_count()\n"
+        "hooks.post_worker_init(None)\n"
+        "print(before, gc.get_freeze_count() > 10_000)\n"
+    )
+    frozen = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert frozen == "0 True"
