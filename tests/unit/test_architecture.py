@@ -1,6 +1,7 @@
 """DESIGN §2: dependencies point one way — app → reconciliation → projections → domain."""
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,25 +51,26 @@ def test_the_domain_reads_no_clock_and_no_randomness_of_its_own():
             assert call not in source, f"{path.name} calls {call}"
 
 
+def printed_by(probe: str) -> str:
+    """What ``probe`` prints, run in a fresh interpreter: what it imports is not already imported by the tests."""
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_gunicorns_master_loads_no_database_driver_before_gevent_patches_its_workers():
     """The master imports the hooks and the log formatter; a psycopg imported there would be inherited by
     the forked workers with a wait function chosen before gevent's patches: one that blocks the worker."""
-    import subprocess
-
     probe = (
         "import sys, logging.config, app.gunicorn_hooks as hooks\n"
         "logging.config.dictConfig(hooks.logconfig_dict)\n"
         "logging.getLogger('gunicorn.error').info('booting')\n"
         "print(sorted(m for m in ('psycopg', 'eventsourcing', 'flask', 'gevent') if m in sys.modules))\n"
     )
-    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    loaded = printed_by(probe)
     assert loaded == "[]"
 
 
 def test_the_served_workers_wait_on_the_database_cooperatively():
     """In the order gunicorn runs them: the master's imports, then in the worker gevent's patches, then the app."""
-    import subprocess
-
     probe = (
         "import logging.config, app.gunicorn_hooks as hooks\n"
         "logging.config.dictConfig(hooks.logconfig_dict)\n"
@@ -76,14 +78,12 @@ def test_the_served_workers_wait_on_the_database_cooperatively():
         "import app.factory, psycopg.waiting as waiting\n"
         "print(waiting.wait.__name__)\n"
     )
-    chosen = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    chosen = printed_by(probe)
     assert chosen != "wait_c"  # psycopg's C wait blocks the whole process
 
 
 def test_a_served_worker_takes_what_it_loaded_out_of_the_garbage_collectors_full_passes():
     """gunicorn calls ``post_worker_init`` once the worker has loaded the app; what exists then is frozen."""
-    import subprocess
-
     probe = (
         "import gc, app.gunicorn_hooks as hooks\n"
         "import app.factory\n"
@@ -91,5 +91,5 @@ def test_a_served_worker_takes_what_it_loaded_out_of_the_garbage_collectors_full
         "hooks.post_worker_init(None)\n"
         "print(before, gc.get_freeze_count() > 10_000)\n"
     )
-    frozen = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    frozen = printed_by(probe)
     assert frozen == "0 True"
