@@ -2,8 +2,8 @@
 refused ones included, in the table ``audit_requests``.
 
 A row is written after the response is made and before it is sent (with the rows of the calls that end
-at the same time, in one transaction), so it exists when the client has its answer. If the write fails,
-the failure is logged (ERROR, with the request id) and the response still goes out: the events are the
+at the same time, in one statement, a few for very large bodies), so it exists when the client has its answer.
+If its write fails, the failure is logged (ERROR, with the request id) and the response still goes out: the events are the
 record of what happened; this log is the record of what was asked. ``purge`` empties the bodies of rows older than
 ``AUDIT_RAW_RETENTION_DAYS`` (marking when) and deletes rows older than 12 months. The events themselves
 are never touched.
@@ -219,29 +219,34 @@ class AuditLog:
             conn.execute(APPEND_FUNCTION)
 
     def record(self, entry: AuditRecord) -> None:
-        """Returns once the row is committed; raises what PostgreSQL refused it for, if it did."""
-        (refused,) = self._writes.submit([entry])
-        if refused is not None:
-            raise refused
+        """Returns once the row is committed; raises why it was not, if it was not."""
+        (failure,) = self._writes.submit([entry])
+        if failure is not None:
+            raise failure
 
     def close(self) -> None:
         """Writes what is queued, then stops."""
         self._writes.close()
 
     def _write(self, entries: list[AuditRecord]) -> list[Exception | None]:
-        """Each entry's row, in order: None once written, else what PostgreSQL refused it for."""
+        """Each entry's row, in order: None once written, else why it was not (what PostgreSQL refused it for, or
+        the failure of the database that stopped the rows from it on)."""
         rows = [_row(entry) for entry in entries]
-        refused: list[Exception | None] = [None] * len(rows)
-        with self._datastore.get_connection() as conn:
-            start = 0
-            for run in _statements(rows):
-                try:
-                    _append(conn, run)
-                except REFUSED:
-                    # One row PostgreSQL refuses must not lose the others: each goes alone.
-                    refused[start : start + len(run)] = [_append_alone(conn, row) for row in run]
-                start += len(run)
-        return refused
+        failed: list[Exception | None] = [None] * len(rows)
+        done = 0  # rows whose outcome is known: each statement commits on its own
+        try:
+            with self._datastore.get_connection() as conn:
+                for run in _statements(rows):
+                    try:
+                        _append(conn, run)
+                        done += len(run)
+                    except REFUSED:  # one row PostgreSQL refuses must not lose the others: each goes alone
+                        for row in run:
+                            failed[done] = _append_alone(conn, row)
+                            done += 1
+        except Exception as error:  # a lost connection, a pool exhausted: nothing from this row on was written
+            failed[done:] = [error] * (len(rows) - done)
+        return failed
 
     def query(self, *, since: datetime | None = None, until: datetime | None = None, route: str | None = None,
               player_id: str | None = None, key_name: str | None = None, after: str | None = None,

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
 from psycopg.rows import dict_row
 
 from app import audit
@@ -96,3 +97,23 @@ def test_a_large_group_goes_in_several_statements(log, db, monkeypatch):
     assert len(list(audit._statements([audit._row(record(i, capture_body(body))) for i in ids]))) == 3
     log._write([record(i, capture_body(body)) for i in ids])
     assert {i: row["request_body"]["pad"] for i, row in rows(db, *ids).items()} == {i: "x" * 1500 for i in ids}
+
+
+def test_a_database_failure_midway_reports_only_the_rows_it_kept_from_being_written(log, db, monkeypatch):
+    monkeypatch.setattr(audit, "STATEMENT_BYTES", 4096)
+    ids = [unique("req") for _ in range(6)]
+    body = ('{"pad": "' + "x" * 1500 + '"}').encode()
+    real_append, calls = audit._append, []
+
+    def connection_lost_on_the_second_statement(conn, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise psycopg.OperationalError("the connection was lost")
+        real_append(conn, rows)
+
+    monkeypatch.setattr(audit, "_append", connection_lost_on_the_second_statement)
+    results = log._write([record(i, capture_body(body)) for i in ids])
+    assert calls == [2, 2]
+    assert results[:2] == [None, None]
+    assert all(isinstance(result, OperationalError) for result in results[2:])  # as the event store raises it
+    assert set(rows(db, *ids)) == set(ids[:2])
