@@ -2,11 +2,11 @@
 refused ones included, in the table ``audit_requests``.
 
 A row is written after the response is made and before it is sent (with the rows of the calls that end
-at the same time, in one statement, a few for very large bodies), so it exists when the client has its answer.
-If its write fails, the failure is logged (ERROR, with the request id) and the response still goes out: the events are the
-record of what happened; this log is the record of what was asked. ``purge`` empties the bodies of rows older than
-``AUDIT_RAW_RETENTION_DAYS`` (marking when) and deletes rows older than 12 months. The events themselves
-are never touched.
+at the same time, in one statement, a few for very large bodies), so it exists when the client has its
+answer. If its write fails, the failure is logged (ERROR, with the request id) and the response still goes
+out: the events are the record of what happened; this log is the record of what was asked. ``purge``
+empties the bodies of rows older than ``AUDIT_RAW_RETENTION_DAYS`` (marking when) and deletes rows older
+than 12 months. The events themselves are never touched.
 """
 
 from __future__ import annotations
@@ -167,7 +167,8 @@ def _append(conn: psycopg.Connection[Any], rows: list[dict[str, Any]]) -> None:
 
 
 def _append_alone(conn: psycopg.Connection[Any], row: dict[str, Any]) -> Exception | None:
-    """One row on its own; one refused goes again with its bodies as text. What it was refused for even so, if it was."""
+    """One row on its own; one refused goes again with its bodies as text. Returns what it was refused for even
+    so, if it was."""
     try:
         _append(conn, [row])
     except REFUSED:

@@ -23,7 +23,9 @@ def log(ledger):
     audit_log.close()
 
 
-def record(request_id: str, request: CapturedBody = NO_BODY, response: CapturedBody = NO_BODY, path: str = "/api/v1/awards") -> AuditRecord:
+def record(
+    request_id: str, request: CapturedBody = NO_BODY, response: CapturedBody = NO_BODY, path: str = "/api/v1/awards",
+) -> AuditRecord:
     return AuditRecord(
         at=datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc), method="POST", route="/api/v1/awards", path=path,
         status=201, key_name="marketing", session_id=None, idempotency_key="k-1", request_id=request_id,
