@@ -14,6 +14,9 @@ from app.audit import AuditLog, AuditRecord
 from app.audit_capture import NO_BODY, CapturedBody, capture_body
 from tests.support import unique
 
+PAD = "x" * 1500
+PADDED = ('{"pad": "' + PAD + '"}').encode()  # with STATEMENT_BYTES at 4096, two such rows go in a statement
+
 
 @pytest.fixture
 def log(ledger):
@@ -95,16 +98,14 @@ def test_recording_a_row_postgresql_refuses_raises_what_it_was_refused_for(log, 
 def test_a_large_group_goes_in_several_statements(log, db, monkeypatch):
     monkeypatch.setattr(audit, "STATEMENT_BYTES", 4096)
     ids = [unique("req") for _ in range(6)]
-    body = ('{"pad": "' + "x" * 1500 + '"}').encode()
-    assert len(list(audit._statements([audit._row(record(i, capture_body(body))) for i in ids]))) == 3
-    log._write([record(i, capture_body(body)) for i in ids])
-    assert {i: row["request_body"]["pad"] for i, row in rows(db, *ids).items()} == {i: "x" * 1500 for i in ids}
+    assert len(list(audit._statements([audit._row(record(i, capture_body(PADDED))) for i in ids]))) == 3
+    log._write([record(i, capture_body(PADDED)) for i in ids])
+    assert {i: row["request_body"]["pad"] for i, row in rows(db, *ids).items()} == {i: PAD for i in ids}
 
 
 def test_a_database_failure_midway_reports_only_the_rows_it_kept_from_being_written(log, db, monkeypatch):
     monkeypatch.setattr(audit, "STATEMENT_BYTES", 4096)
     ids = [unique("req") for _ in range(6)]
-    body = ('{"pad": "' + "x" * 1500 + '"}').encode()
     real_append, calls = audit._append, []
 
     def connection_lost_on_the_second_statement(conn, rows):
@@ -114,7 +115,7 @@ def test_a_database_failure_midway_reports_only_the_rows_it_kept_from_being_writ
         real_append(conn, rows)
 
     monkeypatch.setattr(audit, "_append", connection_lost_on_the_second_statement)
-    results = log._write([record(i, capture_body(body)) for i in ids])
+    results = log._write([record(i, capture_body(PADDED)) for i in ids])
     assert calls == [2, 2]
     assert results[:2] == [None, None]
     assert all(isinstance(result, OperationalError) for result in results[2:])  # as the event store raises it
