@@ -98,3 +98,23 @@ def test_a_served_worker_takes_what_it_loaded_out_of_the_garbage_collectors_full
     )
     frozen = printed_by(probe)
     assert frozen == "True 0 True"
+
+
+def test_a_served_worker_builds_no_line_for_gunicorns_own_access_log():
+    """The app writes the one line per request; gunicorn's logger, as ``-c python:app.gunicorn_hooks`` configures
+    it, neither builds its line's fields nor logs a record for it."""
+    probe = (
+        "import logging, app.gunicorn_hooks as hooks\n"
+        "from gunicorn.app.base import Application\n"
+        "from gunicorn.config import Config\n"
+        "loader = Application.__new__(Application)\n"
+        "loader.cfg = Config()\n"
+        "loader.load_config_from_module_name_or_filename('python:app.gunicorn_hooks')\n"
+        "log = loader.cfg.logger_class(loader.cfg)\n"
+        "built, records = [], []\n"
+        "log.atoms = lambda *args: built.append(args) or {}\n"
+        "logging.getLogger('gunicorn.access').handle = records.append\n"
+        "log.access(None, None, {}, None)\n"
+        "print(loader.cfg.logger_class is hooks.WithoutAccessLog, log.access_log_enabled, len(built), len(records))\n"
+    )
+    assert printed_by(probe) == "True True 0 0"
