@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -130,9 +129,9 @@ class EventIndexView(View):
             copy.write("".join(lines))
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    """An event made ready for COPY, but for the player and promotion its stream may have to say."""
+class IndexEntry(NamedTuple):
+    """An event made ready for COPY, but for the player and promotion its stream may have to say. (A named
+    tuple: a frozen dataclass, slow to make, took an eighth of a rebuild's reading thread.)"""
 
     stream_id: str
     version: int

@@ -75,11 +75,9 @@ def catch_up(projection: BatchProjection, source: EventSource, head: int | None 
         try:
             position = position_of(projection)
             while position < head and not stopping.is_set():
-                page = source.read(position, min(head, position + WINDOW), batch, projection.topics, projection.decoded)
-                prepared = Prepared(projection.view.prepare([event for event, _ in page.events]),
-                                    [tracking.notification_id for _, tracking in page.events], page.position)
-                _put(pages, (position, prepared), stopping)
-                position = page.position
+                read = source.read_events(position, min(head, position + WINDOW), batch, projection.topics, projection.decoded)
+                _put(pages, (position, Prepared(projection.view.prepare(read.events), read.ids, read.position)), stopping)
+                position = read.position
             _put(pages, None, stopping)
         except BaseException as error:  # handed to the applying thread, which raises it
             _put(pages, error, stopping)

@@ -239,3 +239,15 @@ def test_every_rebuilt_view_gets_back_all_its_indexes_under_their_own_names(scri
         names = {r["indexname"] for r in rows(ledger, "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%(t)s)", {"t": list(view.tables)})}
         assert names == {f"{table}_pkey" for table in view.tables} | set(view.indexes), name
         assert table_contents(ledger, view) == before[name], name
+
+
+def test_catching_up_a_few_events_a_page_read_ahead_of_the_writes_equals_catching_up_in_one_page(scripted_ledger, stops, clock):
+    ledger = scripted_ledger
+    mixed_load(ledger, stops, clock)
+    source = EventSource(ledger.recorder.datastore)
+    whole = build_all(ledger, prefix="whole_")
+    for name in PROJECTIONS:
+        paged = build(ledger.recorder.datastore, name, prefix="paged_")
+        catch_up(paged, source, batch=3)
+        assert position_of(paged) == position_of(whole[name]) == source.head(), name
+        assert table_contents(ledger, paged.view, "paged_") == table_contents(ledger, whole[name].view, "whole_"), name
