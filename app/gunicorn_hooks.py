@@ -42,8 +42,9 @@ def pre_request(worker: Any, req: Any) -> None:
 class WithoutAccessLog(Logger):
     """gunicorn's logger, its access log off: the app writes the one line per request (``spinledger.access``,
     with the request id and the route). Turned off by configuration alone (no handler for ``gunicorn.access``),
-    gunicorn still built every request's line and log record before dropping them: 4 % of a worker's time
-    under the award benchmark's load."""
+    gunicorn still built every request's line and log record before dropping them: about 0.07 ms of a worker's
+    CPU per request, a tenth of the benchmark's bare endpoint. (A logger class of our own also means that
+    gunicorn's ``--access-logfile`` writes nothing, and a statsd host does not switch to gunicorn's statsd logger.)"""
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         return None

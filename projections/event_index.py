@@ -109,6 +109,10 @@ class EventIndexView(View):
         return entries
 
     def write(self, cursor: Cursor[DictRow], events: list[IndexEntry], positions: list[int]) -> None:  # type: ignore[override]
+        # Forgotten before this batch's streams are looked up, not after: forgotten after, the batch's events of
+        # streams whose first event came in an earlier batch were indexed under no player and no promotion.
+        if len(self.streams_seen) > STREAMS_REMEMBERED:
+            self.streams_seen.clear()
         first = {e.stream_id: (e.player_id, e.promo_id) for e in events if e.version == 1}
         unknown = list({e.stream_id for e in events if e.stream_id not in first and e.stream_id not in self.streams_seen})
         if unknown:
@@ -117,8 +121,6 @@ class EventIndexView(View):
                 [unknown],
             ):
                 self.streams_seen[row["stream_id"]] = (row["player_id"], row["promo_id"])
-        if len(self.streams_seen) > STREAMS_REMEMBERED:
-            self.streams_seen.clear()
         self.streams_seen.update(first)
         lines = []
         for e in events:

@@ -75,8 +75,10 @@ def catch_up(projection: BatchProjection, source: EventSource, head: int | None 
         try:
             position = position_of(projection)
             while position < head and not stopping.is_set():
-                read = source.read_events(position, min(head, position + WINDOW), batch, projection.topics, projection.decoded)
-                _put(pages, (position, Prepared(projection.view.prepare(read.events), read.ids, read.position)), stopping)
+                up_to = min(head, position + WINDOW)
+                read = source.read_events(position, up_to, batch, projection.topics, projection.decoded)
+                prepared = Prepared(projection.view.prepare(read.events), read.ids, read.position)
+                _put(pages, (position, prepared), stopping)
                 position = read.position
             _put(pages, None, stopping)
         except BaseException as error:  # handed to the applying thread, which raises it

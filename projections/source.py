@@ -69,7 +69,9 @@ class EventSource:
         read = self.read_events(after, up_to, limit, topics, decoded)
         return Page([(event, Tracking(APPLICATION, id_)) for event, id_ in zip(read.events, read.ids)], read.position)
 
-    def read_events(self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True) -> EventsRead:
+    def read_events(
+        self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True
+    ) -> EventsRead:
         """As ``read``, without a ``Tracking`` for each event: the library's, a frozen dataclass, is slow to make,
         and making one per event took a sixth of a rebuild's reading thread."""
         stored = self.read_stored(after, up_to, limit, topics)

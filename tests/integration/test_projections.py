@@ -241,7 +241,9 @@ def test_every_rebuilt_view_gets_back_all_its_indexes_under_their_own_names(scri
         assert table_contents(ledger, view) == before[name], name
 
 
-def test_catching_up_a_few_events_a_page_read_ahead_of_the_writes_equals_catching_up_in_one_page(scripted_ledger, stops, clock):
+def test_catching_up_a_few_events_a_page_read_ahead_of_the_writes_equals_catching_up_in_one_page(
+    scripted_ledger, stops, clock
+):
     ledger = scripted_ledger
     mixed_load(ledger, stops, clock)
     source = EventSource(ledger.recorder.datastore)
@@ -251,3 +253,19 @@ def test_catching_up_a_few_events_a_page_read_ahead_of_the_writes_equals_catchin
         catch_up(paged, source, batch=3)
         assert position_of(paged) == position_of(whole[name]) == source.head(), name
         assert table_contents(ledger, paged.view, "paged_") == table_contents(ledger, whole[name].view, "whole_"), name
+
+
+def test_the_event_index_forgetting_the_streams_it_remembered_indexes_each_event_under_its_streams_player(
+    scripted_ledger, stops, clock, monkeypatch
+):
+    import projections.event_index
+
+    ledger = scripted_ledger
+    mixed_load(ledger, stops, clock)
+    source = EventSource(ledger.recorder.datastore)
+    reference = build(ledger.recorder.datastore, "event_index", prefix="ref_")
+    catch_up(reference, source)
+    monkeypatch.setattr(projections.event_index, "STREAMS_REMEMBERED", 2)  # forgets them in nearly every batch
+    forgetful = build(ledger.recorder.datastore, "event_index", prefix="forgetful_")
+    catch_up(forgetful, source, batch=3)
+    assert table_contents(ledger, forgetful.view, "forgetful_") == table_contents(ledger, reference.view, "ref_")
