@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import psycopg
 import requests
@@ -26,7 +27,7 @@ from app.database import LOCAL_SERVER_URL, create_database, drop_database, serve
 from app.certification.exact import exact_report
 from app.certification.montecarlo import MonteCarloResult, simulate
 from domain.slot.crystal_forge import CRYSTAL_FORGE
-from tests.bench import compliance, read_models, webhooks, wrk
+from tests.bench import compliance, cpu, read_models, webhooks, wrk
 
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key"
@@ -133,8 +134,9 @@ def open_spin_sessions(base: str, players: list[str]) -> list[str]:
     return tokens
 
 
-def bench_single_requests(port: int, players: list[str]) -> dict:
-    """The bare reference, single awards and spins, with wrk, in interleaved rounds."""
+def bench_single_requests(port: int, players: list[str], meter: cpu.CpuMeter | None) -> dict:
+    """The bare reference, single awards and spins, with wrk, in interleaved rounds; with ``meter``, the CPU
+    each round cost too."""
     base = f"http://127.0.0.1:{port}"
     promo_id = define_promotion(base, 1_000_000_000)
     tokens_file = Path(tempfile.mkstemp(prefix="spinledger-tokens-")[1])
@@ -149,13 +151,29 @@ def bench_single_requests(port: int, players: list[str]) -> dict:
     # Interleaved rounds, so that a machine that speeds up or slows down during the run weighs on the
     # reference, the awards and the spins alike.
     reference, awards, spins = wrk.Load([]), wrk.Load([]), wrk.Load([])
+    used: dict[str, list[cpu.CpuUse]] = {"reference": [], "awards": [], "spins": []}
+
+    def measured(name: str, load: Callable[[], wrk.Round]) -> wrk.Round:
+        if meter is None:
+            return load()
+        result, use = meter.around(load)
+        used[name].append(use)
+        return result
+
+    seconds = SECONDS / ROUNDS
     for number in range(ROUNDS):
-        reference.rounds.append(wrk.run_round(port, "/bench/insert", SECONDS / ROUNDS, run=f"{run}-r{number}", **common))
-        awards.rounds.append(wrk.run_round(port, "/api/v1/awards", SECONDS / ROUNDS, run=f"{run}-a{number}", **common))
-        spins.rounds.append(wrk.run_spin_round(port, SECONDS / ROUNDS, tokens_file=tokens_file, run=f"{run}-s{number}", players=SPIN_PLAYERS))
+        reference.rounds.append(
+            measured("reference", lambda: wrk.run_round(port, "/bench/insert", seconds, run=f"{run}-r{number}", **common))
+        )
+        awards.rounds.append(
+            measured("awards", lambda: wrk.run_round(port, "/api/v1/awards", seconds, run=f"{run}-a{number}", **common))
+        )
+        spins.rounds.append(measured("spins", lambda: wrk.run_spin_round(
+            port, seconds, tokens_file=tokens_file, run=f"{run}-s{number}", players=SPIN_PLAYERS
+        )))
     players_file.unlink()
     tokens_file.unlink()
-    return {"reference": reference, "awards": awards, "spins": spins}
+    return {"reference": reference, "awards": awards, "spins": spins, "cpu": used}
 
 
 def bench_rtp() -> tuple[float, MonteCarloResult]:
@@ -210,6 +228,26 @@ def bench_webhooks_under_awards(base: str, port: int, database_url: str, players
         players_file.unlink()
 
 
+def cpu_rows(single: dict) -> list[dict]:
+    """CPU per request of the reference, the awards and the spins, from the same rounds as their throughput.
+    No limit: they say what a request costs, and the bare reference's cost divided by an endpoint's is the
+    throughput ratio a machine whose cores were all given to the service would show."""
+    used = single["cpu"]
+    if not used["reference"]:
+        return [{"figure": "CPU per request", "value": "-", "limit": None, "passed": True,
+                 "note": "not measured: no /proc here"}]
+    server_ms, database_ms = cpu.per_request_ms(used["reference"], single["reference"].requests)
+    bare = server_ms + database_ms
+    rows = [{"figure": "CPU per bare request (ms)", "value": round(bare, 3), "limit": None, "passed": True,
+             "note": f"server {server_ms:.3f} + database {database_ms:.3f}"}]
+    for name, figure in (("awards", "CPU per award (ms)"), ("spins", "CPU per spin (ms)")):
+        server_ms, database_ms = cpu.per_request_ms(used[name], single[name].requests)
+        total = server_ms + database_ms
+        rows.append({"figure": figure, "value": round(total, 3), "limit": None, "passed": True,
+                     "note": f"server {server_ms:.3f} + database {database_ms:.3f}; bare / this = {bare / total:.2f}"})
+    return rows
+
+
 def main() -> int:
     if not wrk.available():
         print("make bench needs wrk (Debian package wrk); `make bench` installs it", file=sys.stderr)
@@ -229,7 +267,12 @@ def main() -> int:
         players = register_players(base, PLAYERS)
         print(f"single awards: {CONNECTIONS} connections, {SECONDS:.0f} s each for the reference and the awards ...", flush=True)
         checkpoint(server_url)
-        single = bench_single_requests(port, players)
+        meter = cpu.CpuMeter(process.pid, with_database(server_url, dbname)) if cpu.available() else None
+        try:
+            single = bench_single_requests(port, players, meter)
+        finally:
+            if meter is not None:
+                meter.close()
         print(f"batch: {BATCH_TOTAL} awards in calls of {BATCH_SIZE}, {BATCH_CALLERS} callers ...", flush=True)
         checkpoint(server_url)
         batch_seconds, batch_errors = bench_batch(base, players)
@@ -275,6 +318,7 @@ def main() -> int:
         {"figure": "spins p50 (ms)", "value": round(spins.percentile(50), 2), "limit": None, "passed": True, "note": ""},
         {"figure": "spins p99 (ms)", "value": round(spins.percentile(99), 2), "limit": "<= 30", "passed": spins.percentile(99) <= 30, "note": ""},
         {"figure": "spins errors", "value": spins.errors, "limit": "= 0", "passed": spins.errors == 0, "note": f"of {spins.requests} requests"},
+        *cpu_rows(single),
         {"figure": "projection lag p99 under spin load (ms)", "value": round(percentile(lags, 99) * 1000, 1), "limit": "<= 250",
          "passed": bool(lags) and percentile(lags, 99) <= 0.25, "note": f"{len(lags)} samples, max {max(lags, default=0) * 1000:.0f} ms"},
         {"figure": "webhook, award commit to receiver p99 (ms)", "value": round(percentile(hooks.latencies_ms, 99), 1), "limit": "<= 1000",
