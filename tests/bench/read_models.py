@@ -68,13 +68,17 @@ def lag_under_spin_load(database_url: str, port: int, tokens_file: Path, seconds
 
 
 def fill(database_url: str, players: list[str], promo_id: str, events: int) -> None:
-    """Awards in batches of 1,000, in-process, by four callers, until the store holds ``events`` events."""
+    """Awards in batches of 1,000, in-process, by four callers, until the store holds ``events`` events.
+
+    The callers watch the newest notification id, which is cheap to read; the ids have gaps (an append that
+    failed, as one that lost a race does, used some up), so the events are then counted, and the store
+    topped up by what is missing."""
     ledger = open_ledger(database_url, SystemClock(), os.urandom)
     source = EventSource(ledger.recorder.datastore)
     numbers = itertools.count()
 
-    def caller() -> None:
-        while source.head() < events:
+    def caller(head: int) -> None:
+        while source.head() < head:
             batch = next(numbers)
             ledger.award_batch([
                 AwardRequest(players[(batch * 1000 + i) % len(players)], promo_id, "FREE_SPINS", 5, "crystal-forge-v1",
@@ -82,9 +86,15 @@ def fill(database_url: str, players: list[str], promo_id: str, events: int) -> N
             ])
 
     try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for done in [pool.submit(caller) for _ in range(4)]:
-                done.result()
+        head = events
+        while True:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for done in [pool.submit(caller, head) for _ in range(4)]:
+                    done.result()
+            missing = events - count_events(ledger.recorder.datastore, ())
+            if missing <= 0:
+                return
+            head = source.head() + missing
     finally:
         ledger.close()
 
