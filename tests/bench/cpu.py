@@ -29,9 +29,8 @@ def available() -> bool:
     return (PROC / "self" / "stat").exists()
 
 
-def per_request_ms(uses: Iterable[CpuUse], requests: int) -> tuple[float, float]:
+def per_request_ms(uses: list[CpuUse], requests: int) -> tuple[float, float]:
     """Server and database milliseconds of CPU per request over ``uses``."""
-    uses = list(uses)
     return (
         1000 * sum(u.server_seconds for u in uses) / max(1, requests),
         1000 * sum(u.database_seconds for u in uses) / max(1, requests),

@@ -82,15 +82,23 @@ def test_the_served_workers_wait_on_the_database_cooperatively():
     assert chosen != "wait_c"  # psycopg's C wait blocks the whole process
 
 
+# A probe's start: gunicorn's configuration as `-c python:app.gunicorn_hooks` gives it, in `loader.cfg` (only the
+# application's reading of its configuration is used), and the hooks module as `hooks`.
+GUNICORN_CONFIG_LOADED = (
+    "import app.gunicorn_hooks as hooks\n"
+    "from gunicorn.app.base import Application\n"
+    "from gunicorn.config import Config\n"
+    "loader = Application.__new__(Application)\n"
+    "loader.cfg = Config()\n"
+    "loader.load_config_from_module_name_or_filename('python:app.gunicorn_hooks')\n"
+)
+
+
 def test_a_served_worker_takes_what_it_loaded_out_of_the_garbage_collectors_full_passes():
     """gunicorn calls ``post_worker_init`` once the worker has loaded the app; what exists then is frozen."""
     probe = (
-        "import gc, app.gunicorn_hooks as hooks\n"
-        "from gunicorn.app.base import Application\n"
-        "from gunicorn.config import Config\n"
-        "loader = Application.__new__(Application)\n"  # only its reading of `-c python:app.gunicorn_hooks`
-        "loader.cfg = Config()\n"
-        "loader.load_config_from_module_name_or_filename('python:app.gunicorn_hooks')\n"
+        "import gc\n"
+        + GUNICORN_CONFIG_LOADED +
         "import app.factory\n"
         "before = gc.get_freeze_count()\n"
         "loader.cfg.post_worker_init(None)\n"
@@ -104,12 +112,8 @@ def test_a_served_worker_builds_no_line_for_gunicorns_own_access_log():
     """The app writes the one line per request; gunicorn's logger, as ``-c python:app.gunicorn_hooks`` configures
     it, neither builds its line's fields nor logs a record for it."""
     probe = (
-        "import logging, app.gunicorn_hooks as hooks\n"
-        "from gunicorn.app.base import Application\n"
-        "from gunicorn.config import Config\n"
-        "loader = Application.__new__(Application)\n"
-        "loader.cfg = Config()\n"
-        "loader.load_config_from_module_name_or_filename('python:app.gunicorn_hooks')\n"
+        "import logging\n"
+        + GUNICORN_CONFIG_LOADED +
         "log = loader.cfg.logger_class(loader.cfg)\n"
         "built, records = [], []\n"
         "log.atoms = lambda *args: built.append(args) or {}\n"
