@@ -20,6 +20,7 @@ class Received:
     body: dict[str, Any] | None
     valid: bool
     answered: int
+    whole: bool  # the body arrived whole (a sender killed between sending the headers and the body cuts it)
 
 
 class Receiver:
@@ -57,7 +58,8 @@ class Receiver:
                 if receiver._server is None or receiver._server is not server:  # stopped: a kept-alive connection is cut too
                     self.close_connection = True
                     return
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
                 with receiver._lock:
                     n = receiver._counts.get(self.path, 0)
                     receiver._counts[self.path] = n + 1
@@ -73,7 +75,9 @@ class Receiver:
                 except InvalidWebhook:
                     pass
                 with receiver._lock:
-                    receiver.received.append(Received(self.path, webhook_id, json.loads(body) if valid else None, valid, int(answer)))
+                    receiver.received.append(
+                        Received(self.path, webhook_id, json.loads(body) if valid else None, valid, int(answer), len(body) == length)
+                    )
                 self.send_response(int(answer))
                 self.send_header("Content-Length", "0")
                 self.end_headers()

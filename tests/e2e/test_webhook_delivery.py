@@ -58,7 +58,9 @@ def test_killing_the_sender_mid_delivery_repeats_a_delivery_at_most_and_loses_no
         repeated = {webhook_id: sent for webhook_id, sent in bodies.items() if len(sent) > 1}
         assert repeated, "no delivery was repeated: the kill met none on the wire"
         assert all(all(body == sent[0] for body in sent) for sent in repeated.values())
-        assert all(r.valid for r in receiver.received)
+        # http.client sends a request's headers and its body in two writes: a kill between them cuts the body,
+        # which no receiver can verify. Every request that arrived whole verifies.
+        assert all(r.valid for r in receiver.received if r.whole)
     finally:
         server.stop()
         receiver.stop()
