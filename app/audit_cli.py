@@ -28,14 +28,13 @@ def audit_command(settings: Settings, args: argparse.Namespace) -> int:
 def purge(settings: Settings) -> int:
     """Purges, prints what it purged; exits 0 (2 without a database)."""
     from app import create_app
-    from app.audit import purge_now
 
     if not settings.database_url:
         print("spinledger: DATABASE_URL is not set", file=sys.stderr)
         return 2
     app = create_app(settings)
     try:
-        purged = purge_now(app.extensions["spinledger"])
+        purged = app.extensions["spinledger"].purge_audit_log()
     finally:
         app.extensions["spinledger"].close()
     print(f"audit log purged as of {format_instant(purged.as_of)}:")

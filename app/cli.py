@@ -134,9 +134,9 @@ def rtp(spins: int, seed: int | None) -> int:
 
     from tqdm import tqdm
 
-    from app.certification import report
-    from app.certification.exact import exact_report
-    from app.certification.montecarlo import simulate
+    from domain.slot.certification import report
+    from domain.slot.certification.exact import exact_report
+    from domain.slot.certification.montecarlo import simulate
     from domain.slot.crystal_forge import CRYSTAL_FORGE
 
     started = time.perf_counter()
@@ -145,7 +145,8 @@ def rtp(spins: int, seed: int | None) -> int:
     sampled = None
     if spins:
         with tqdm(total=spins, unit="spin", unit_scale=True, desc="Monte Carlo", file=sys.stderr) as bar:
-            sampled = simulate(CRYSTAL_FORGE, spins, seed=seed, progress=bar.update)
+            drawn = seed if seed is not None else int.from_bytes(os.urandom(8), "big")
+            sampled = simulate(CRYSTAL_FORGE, spins, seed=drawn, timer=time.perf_counter, progress=bar.update)
     print(report.render(CRYSTAL_FORGE, exact, exact_seconds, sampled))
     confirmed = sampled is None or report.confirms(exact, sampled)
     return 0 if report.within_target(exact) and confirmed else 1

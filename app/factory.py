@@ -8,7 +8,8 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
-from app.audit import AuditLog, install_audit_hooks
+from app.audit_hooks import install_audit_hooks
+from app.audit_log import AuditLog
 from app.auth import API_KEY_SCHEME, SESSION_SCHEME, Keyring
 from app.config import Settings
 from app.errors import register_error_handlers

@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from app.audit import Purged
+from app.audit_log import Purged
 from app.config import Settings
 from app.errors import ApiError
 

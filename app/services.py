@@ -9,7 +9,7 @@ from uuid import UUID
 
 from flask import current_app
 
-from app.audit import AuditLog
+from app.audit_log import AuditLog, Purged
 from app.auth import Keyring
 from app.config import Settings
 from app.errors import ApiError
@@ -20,7 +20,8 @@ from domain.ids import player_stream_id, uuid7
 from domain.ledger import SpinLedger
 from domain.slot.crystal_forge import CRYSTAL_FORGE
 from domain.errors import SpinNotFound
-from domain.views import AwardStatus, Page, PlayerView, SpinRecord
+from domain.paging import Page
+from domain.results import AwardStatus, PlayerSummary, SpinRecord
 from projections.event_history import EventHistory
 from projections.queries import ReadModels
 
@@ -55,7 +56,7 @@ class Services:
             return self.read_models.player_awards(player_id, after, limit, self.clock.now())
         return self.ledger.list_player_awards(player_id, after, limit)
 
-    def get_player(self, player_id: str) -> PlayerView:
+    def get_player(self, player_id: str) -> PlayerSummary:
         found = self.read_models.player(player_id, self.clock.now()) if self._player_views_current(PLAYER_VIEWS, player_id) else None
         return found if found is not None else self.ledger.get_player(player_id)
 
@@ -120,6 +121,10 @@ class Services:
         ``AWARD_EXPIRY_NOTICE_SECONDS`` is set, ``AwardExpiringSoon`` for those expiring within it."""
         notice = timedelta(seconds=self.settings.award_expiry_notice_seconds) if self.settings.award_expiry_notice_seconds else None
         return self.ledger.expire_awards(self.read_models.awards_due_for_expiry(self.clock.now(), notice), notice)
+
+    def purge_audit_log(self) -> Purged:
+        """The audit log's purge as of the services' clock, with the configured retention."""
+        return self.audit.purge(self.clock.now(), self.settings.audit_raw_retention_days)
 
     def close(self) -> None:
         self.audit.close()

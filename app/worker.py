@@ -3,7 +3,6 @@ reconciliation, the daily audit log purge) in one process."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
@@ -13,14 +12,13 @@ from datetime import timedelta
 from eventsourcing.postgres import PostgresDatastore
 
 from app import create_app
-from app.audit import purge_now
 from app.config import Settings
 from app.database import eventsourcing_env
 from app.eventstore import open_ledger, schema_lock
 from app.scheduler import make_scheduler
 from app.services import SystemClock
 from projections.catalogue import PROJECTIONS, build
-from app.webhooks.outbox import OutboxProjection, OutboxView
+from projections.webhook_outbox import OutboxProjection, OutboxView
 from app.webhooks.sender import Backoff, WebhookSender
 from app.webhooks.store import WebhookStore
 from projections.runner import ProjectionWorker
@@ -58,7 +56,7 @@ def run_worker(settings: Settings) -> int:
         backoff=Backoff(base_seconds=settings.webhook_retry_base_seconds), allow_private=settings.webhook_allow_private,
     )
     scheduler = make_scheduler(
-        settings.reconcile_cron, services.reconcile, functools.partial(purge_now, services), settings.audit_purge_cron,
+        settings.reconcile_cron, services.reconcile, services.purge_audit_log, settings.audit_purge_cron,
         services.expire_awards, settings.award_expiry_check_seconds,
     )
     stopping = threading.Event()

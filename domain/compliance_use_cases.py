@@ -14,7 +14,7 @@ from domain.player import Player
 from domain.slot.replay import replay_spin
 from domain.slot.payout import ZERO
 from domain.slot.rounds import BONUS
-from domain.views import GameRound, SpinRecord, SpinReplay
+from domain.results import GameRound, SpinRecord, SpinReplay
 
 if TYPE_CHECKING:
     from domain.ledger import SpinLedger

@@ -52,7 +52,7 @@ from domain.requests import SpinCommand
 from domain.slot.definition import SlotGame
 from domain.slot.rng import draw_stops
 from domain.slot.rounds import AWARD, BONUS, CASH, Block, SpinInputs, play_base_spin, play_bonus_spin
-from domain.views import AwardStatus, GameState, SpinOutcome, SpinView
+from domain.results import AwardStatus, GameState, SpinOutcome, SettledSpin
 
 if TYPE_CHECKING:
     from domain.ledger import SpinLedger
@@ -125,7 +125,7 @@ class GameUseCases:
             balance=player.balance,
             currency=player.currency,
             block=player.block,
-            last_spin=self._spin_view(player.last_spin) if player.last_spin else None,
+            last_spin=self._settled_spin(player.last_spin) if player.last_spin else None,
             free_spin_awards=sorted(active, key=lambda a: a.expires_at),
         )
 
@@ -158,7 +158,7 @@ class GameUseCases:
                 aggregates = self._settle_one(job, player, loaded, now)
                 first_of_player[job.command.player_id] = index  # a refused spin settles nothing: it holds no one up
                 changed |= {aggregate.id: aggregate for aggregate in aggregates}
-                results[index] = SpinOutcome(self._spin_view(player.last_spin), replayed=False)
+                results[index] = SpinOutcome(self._settled_spin(player.last_spin), replayed=False)
             except DomainError as refusal:
                 results[index] = refusal
         if changed:
@@ -209,7 +209,7 @@ class GameUseCases:
             except IntegrityError:
                 continue
             self._cache.put(player)  # the next spin of this player starts from here, without reading this one back
-            return SpinOutcome(self._spin_view(player.last_spin), replayed=False)
+            return SpinOutcome(self._settled_spin(player.last_spin), replayed=False)
         raise ConcurrentModification("the player's records changed under this spin repeatedly; retry it")
 
     def _settle_one(self: SpinLedger, job: SpinJob, player: Player | None, loaded: dict[UUID, Any], now: datetime) -> list[Any]:
@@ -317,8 +317,8 @@ class GameUseCases:
         if record.fingerprint != command.fingerprint():
             raise IdempotencyKeyReused("X-Request-Id was already used for a different spin", field="X-Request-Id")
         event = self._player_event(record.player_id, record.player_version)
-        return SpinOutcome(self._spin_view({**event.spin, "settled_at": event.timestamp}), replayed=True)
+        return SpinOutcome(self._settled_spin({**event.spin, "settled_at": event.timestamp}), replayed=True)
 
     @staticmethod
-    def _spin_view(record: dict[str, Any]) -> SpinView:
-        return SpinView(record=record, settled_at=record["settled_at"], processing_ms=record["processing_ms"])
+    def _settled_spin(record: dict[str, Any]) -> SettledSpin:
+        return SettledSpin(record=record, settled_at=record["settled_at"], processing_ms=record["processing_ms"])

@@ -18,14 +18,14 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from eventsourcing.utils import get_topic
 
 from domain.award import ACTIVE, Award
-from domain.cache import StateCache
+from app.state_cache import StateCache
 from domain.clock import Clock, RandomBytes
 from domain.eligibility import AwardContext, check_award
 from domain.compliance_use_cases import ComplianceUseCases
 from domain.expiry_use_cases import ExpiryUseCases
 from domain.game_use_cases import GameUseCases
 from domain.reconciliation_use_cases import ReconciliationUseCases
-from domain.group_commit import GroupCommit
+from app.group_commit import GroupCommit
 from domain.errors import (
     AwardNotFound,
     ConcurrentModification,
@@ -36,11 +36,11 @@ from domain.errors import (
     PromotionNotFound,
     ValidationFailed,
 )
-from domain.paging import page_of
+from domain.paging import Page, page_of
 from domain.player import SELF_EXCLUSION_MONTHS, Player
 from domain.promotion import Promotion, PromotionTerms
 from domain.requests import AwardRequest, PlayerProfile
-from domain.views import AwardOutcome, AwardReceipt, AwardStatus, Page, PlayerView, PromotionView, SelfExclusion
+from domain.results import AwardOutcome, AwardReceipt, AwardStatus, PlayerSummary, PromotionSummary, SelfExclusion
 from domain.wallet_use_cases import WalletUseCases
 from domain.windows import add_months
 
@@ -182,28 +182,28 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
 
     # -- players ---------------------------------------------------------------------------------
 
-    def register_player(self, player_id: str, profile: PlayerProfile) -> tuple[PlayerView, bool]:
+    def register_player(self, player_id: str, profile: PlayerProfile) -> tuple[PlayerSummary, bool]:
         if profile.birth_date > self.clock.now().date():
             raise ValidationFailed("birth_date is in the future", field="birth_date")
 
-        def attempt() -> tuple[PlayerView, bool]:
+        def attempt() -> tuple[PlayerSummary, bool]:
             now = self.clock.now()
             player = self._load_one(Player.stream_id(player_id))
             if player is None:
                 player = Player.register(player_id, profile.region, profile.birth_date, profile.currency, now)
                 self.save(player)
-                return self._player_view(player, now), True
+                return self._player_summary(player, now), True
             if player.profile_differs(profile.region, profile.birth_date, profile.currency):
                 if profile.currency != player.currency and player.balance != 0:
                     raise ValidationFailed("currency cannot change while the balance is not zero", field="currency")
                 player.update_profile(profile.region, profile.birth_date.isoformat(), profile.currency, timestamp=now)
                 self.save(player)
-            return self._player_view(player, now), False
+            return self._player_summary(player, now), False
 
         return self._with_retries(attempt)
 
-    def get_player(self, player_id: str) -> PlayerView:
-        return self._player_view(self._get_player(player_id), self.clock.now())
+    def get_player(self, player_id: str) -> PlayerSummary:
+        return self._player_summary(self._get_player(player_id), self.clock.now())
 
     def start_self_exclusion(self, player_id: str, period: str) -> SelfExclusion:
         months = SELF_EXCLUSION_MONTHS.get(period)
@@ -226,35 +226,35 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
 
     # -- promotions ------------------------------------------------------------------------------
 
-    def define_promotion(self, promo_id: str, terms: PromotionTerms) -> tuple[PromotionView, bool]:
-        def attempt() -> tuple[PromotionView, bool]:
+    def define_promotion(self, promo_id: str, terms: PromotionTerms) -> tuple[PromotionSummary, bool]:
+        def attempt() -> tuple[PromotionSummary, bool]:
             now = self.clock.now()
             promo = self._load_one(Promotion.stream_id(promo_id))
             if promo is None:
                 promo = Promotion.define(promo_id, terms, now)
                 self.save(promo)
-                return PromotionView.of(promo), True
+                return PromotionSummary.of(promo), True
             if promo.ended_at is not None:
                 raise ExpiredPromotion("promotion has been ended and can no longer change", field="promo_id")
             if promo.terms != terms:
                 promo.update(terms.as_dict(), timestamp=now)
                 self.save(promo)
-            return PromotionView.of(promo), False
+            return PromotionSummary.of(promo), False
 
         return self._with_retries(attempt)
 
-    def end_promotion(self, promo_id: str, reason: str) -> PromotionView:
-        def attempt() -> PromotionView:
+    def end_promotion(self, promo_id: str, reason: str) -> PromotionSummary:
+        def attempt() -> PromotionSummary:
             promo = self._get_promotion(promo_id)
             if promo.ended_at is None:
                 promo.end(reason, timestamp=self.clock.now())
                 self.save(promo)
-            return PromotionView.of(promo)
+            return PromotionSummary.of(promo)
 
         return self._with_retries(attempt)
 
-    def get_promotion(self, promo_id: str) -> PromotionView:
-        return PromotionView.of(self._get_promotion(promo_id))
+    def get_promotion(self, promo_id: str) -> PromotionSummary:
+        return PromotionSummary.of(self._get_promotion(promo_id))
 
     # -- awards ----------------------------------------------------------------------------------
 
@@ -553,10 +553,10 @@ class SpinLedger(WalletUseCases, GameUseCases, ReconciliationUseCases, Complianc
         (stored,) = self.recorder.select_events(Player.stream_id(player_id), gt=version - 1, lte=version)
         return self.mapper.to_domain_event(stored)
 
-    def _player_view(self, player: Player, now: datetime) -> PlayerView:
+    def _player_summary(self, player: Player, now: datetime) -> PlayerSummary:
         open_awards = self._load(UUID(award_id) for award_id in player.open_awards)
         statuses = sorted((AwardStatus.of(award, now) for award in open_awards.values()), key=lambda s: s.issued_at)
-        return PlayerView.of(player, [s for s in statuses if s.status == ACTIVE])
+        return PlayerSummary.of(player, [s for s in statuses if s.status == ACTIVE])
 
     def _with_retries(self, attempt: Callable[[], T]) -> T:
         """Runs a load-decide-save attempt again when another writer got to one of its streams first."""

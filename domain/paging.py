@@ -1,8 +1,21 @@
-"""Cursor pagination over a list of ids, newest first: the cursor is the last id of the previous page."""
+"""Cursor pagination: the one ``Page`` every list answers with, and paging over a list of ids newest first (the
+cursor is the last id of the previous page)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
 from domain.errors import ValidationFailed
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+    has_more: bool = field(default=False)
 
 
 def page_of(newest_first: list[str], after: str | None, limit: int) -> tuple[list[str], str | None, bool]:

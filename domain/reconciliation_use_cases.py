@@ -8,7 +8,7 @@ from uuid import UUID
 from domain.errors import RunNotFound
 from domain.paging import page_of
 from domain.reconciliation import Reconciliation, ReconciliationLog
-from domain.views import Page
+from domain.paging import Page
 
 if TYPE_CHECKING:
     from domain.ledger import SpinLedger

@@ -9,7 +9,7 @@ from domain.ids import event_id_for
 from domain.player import Player
 from domain.request_record import WALLET, RequestRecord
 from domain.requests import DEPOSIT, FundsRequest
-from domain.views import FundsOutcome, FundsReceipt
+from domain.results import FundsOutcome, FundsReceipt
 
 if TYPE_CHECKING:
     from domain.ledger import SpinLedger

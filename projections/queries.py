@@ -17,7 +17,8 @@ from eventsourcing.postgres import PostgresDatastore
 from domain.award import ACTIVE
 from domain.errors import ValidationFailed
 from domain.ids import player_stream_id
-from domain.views import AwardStatus, Page, PlayerView
+from domain.paging import Page
+from domain.results import AwardStatus, PlayerSummary
 from projections.awards import award_status_sql
 from projections.source import APPLICATION
 
@@ -110,7 +111,7 @@ class ReadModels:
             ).fetchall()
         return [row["award_id"] for row in rows]
 
-    def player(self, player_id: str, now: datetime) -> PlayerView | None:
+    def player(self, player_id: str, now: datetime) -> PlayerSummary | None:
         with self.datastore.get_connection() as conn:
             profile = conn.execute(
                 """SELECT p.player_id, p.region, p.birth_date, p.currency, p.self_excluded_until, w.balance, b.block
@@ -124,7 +125,7 @@ class ReadModels:
                 award_status_sql() + " WHERE player_id = %(player)s ORDER BY issued_at, issued_position", {"player": player_id, "now": now}
             ).fetchall()
         birth_date = profile["birth_date"]
-        return PlayerView(
+        return PlayerSummary(
             player_id=profile["player_id"], region=profile["region"],
             birth_date=birth_date if isinstance(birth_date, date) else date.fromisoformat(birth_date),
             currency=profile["currency"], balance=profile["balance"] if profile["balance"] is not None else Decimal("0.00"),

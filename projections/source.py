@@ -27,7 +27,9 @@ class RawEvent(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Page:
+class EventBatch:
+    """Events read for a projection, each with its tracking record."""
+
     events: list[tuple[Any, Tracking]]
     position: int  # everything up to here has been read (the events, and the gaps between them)
 
@@ -59,7 +61,7 @@ class EventSource:
         """The newest notification id (0 when there is none)."""
         return self.recorder.max_notification_id() or 0
 
-    def read(self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True) -> Page:
+    def read(self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True) -> EventBatch:
         """Events of ``topics`` after ``after`` up to ``up_to``, at most ``limit`` of them: domain events, or
         ``RawEvent``s when ``decoded`` is false.
 
@@ -67,7 +69,7 @@ class EventSource:
         everything up to a head that was read is final: a page read to ``up_to`` may skip the gaps.
         """
         read = self.read_events(after, up_to, limit, topics, decoded)
-        return Page([(event, Tracking(APPLICATION, id_)) for event, id_ in zip(read.events, read.ids)], read.position)
+        return EventBatch([(event, Tracking(APPLICATION, id_)) for event, id_ in zip(read.events, read.ids)], read.position)
 
     def read_events(
         self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True

@@ -21,7 +21,7 @@ from app.schemas.common import PageArgsSchema, page_schema
 from app.services import ledger, services
 from domain.errors import DomainError
 from domain.requests import AwardRequest
-from domain.views import AwardOutcome
+from domain.results import AwardOutcome
 
 blp = Blueprint("awards", __name__, url_prefix="/api/v1", description="Free-spins awards, idempotent on their key")
 

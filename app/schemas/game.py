@@ -14,7 +14,7 @@ from app.schemas.fields import Instant, IntegerRows, Integers, Money, Pattern
 from domain.money import parse_amount
 from domain.errors import ValidationFailed
 from domain.slot.definition import SlotGame
-from domain.views import GameState, SpinView
+from domain.results import GameState, SettledSpin
 
 UUID_TEXT = Pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", error="must be a UUID")
 
@@ -152,7 +152,7 @@ class SpinResponseSchema(Schema):
     metadata = fields.Nested(SpinMetadataSchema, required=True)
 
     @pre_dump
-    def _flatten(self, view: SpinView, **_: Any) -> dict[str, Any]:
+    def _flatten(self, view: SettledSpin, **_: Any) -> dict[str, Any]:
         record = view.record
         return {
             **record,

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.schemas.common import PageArgsSchema
 from app.schemas.fields import Instant, Text
-from app.webhooks.outbox import WEBHOOK_EVENT_TYPES
+from projections.webhook_outbox import WEBHOOK_EVENT_TYPES
 from app.webhooks.store import STATUSES
 
 

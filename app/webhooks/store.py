@@ -19,48 +19,15 @@ from uuid import UUID, uuid4
 from eventsourcing.postgres import PostgresDatastore
 
 from domain.errors import ValidationFailed
-from domain.views import Page
+from domain.paging import Page
+from projections.webhook_outbox import CANCELLED, DEAD, DELIVERED, OUTBOX_LOCK_KEY, PENDING, TABLES
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS webhook_subscriptions (
-    id uuid PRIMARY KEY,
-    url text NOT NULL,
-    event_types text[] NOT NULL,
-    description text,
-    secret text NOT NULL,
-    key_name text,
-    created_at timestamptz NOT NULL,
-    from_position bigint NOT NULL,
-    deleted_at timestamptz
-);
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    id uuid PRIMARY KEY,
-    subscription_id uuid NOT NULL REFERENCES webhook_subscriptions (id),
-    event_id uuid NOT NULL,
-    event_type text NOT NULL,
-    position bigint NOT NULL,
-    body text NOT NULL,
-    status text NOT NULL,
-    attempts integer NOT NULL DEFAULT 0,
-    created_at timestamptz NOT NULL,
-    retrying_since timestamptz NOT NULL,
-    next_attempt_at timestamptz NOT NULL,
-    last_attempt_at timestamptz,
-    last_status integer,
-    last_error text,
-    delivered_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (subscription_id, next_attempt_at) WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_listed ON webhook_deliveries (subscription_id, position DESC, id);
-"""
-PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 STATUSES = (PENDING, DELIVERED, DEAD, CANCELLED)
 RETRY_HOURS = 26  # at least a day of retries, whatever the backoff's last step
 # A claimed delivery is due again after this if its sender never reports: longer than a lane's queue (64) takes
 # through its 8 threads when every request times out (10 s each).
 LEASE = timedelta(seconds=120)
 CURSOR = re.compile(r"^(\d{1,19})-([0-9a-f]{32})$")
-OUTBOX_LOCK_KEY = 0x5E1D_0B0C  # held by the outbox while it writes a batch, and by a new subscription
 SUBSCRIPTION_COLUMNS = "id, url, event_types, description, key_name, created_at, deleted_at"
 DELIVERY_COLUMNS = ("id, event_id, event_type, position, status, attempts, created_at, next_attempt_at, last_attempt_at, "
                     "last_status, last_error, delivered_at")

@@ -13,7 +13,6 @@ import pytest
 from psycopg.rows import dict_row
 
 from app import create_app
-from app.audit import purge_now
 from app.audit_capture import AUDITED_ENDPOINTS
 from app.audit_cli import add_audit_commands, audit_command
 from app.config import Settings
@@ -307,7 +306,7 @@ def test_the_purge_empties_old_bodies_keeps_their_metadata_and_deletes_rows_past
         calls[name] = deposit(client, player_id, "2.00")[1]
     events = event_count(db)
     clock.set(datetime(2002, 1, 2, 10, tzinfo=timezone.utc))
-    purged = purge_now(app.extensions["spinledger"])
+    purged = app.extensions["spinledger"].purge_audit_log()
     assert (purged.rows_deleted, purged.bodies_purged) == (1, 1)
     assert purged.bodies_before == datetime(2001, 10, 4, 10, tzinfo=timezone.utc) and purged.rows_before == datetime(2001, 1, 2, 10, tzinfo=timezone.utc)
     assert db.execute("SELECT count(*) FROM audit_requests WHERE request_id = %s", [calls["year_old"]]).fetchone()[0] == 0
@@ -319,7 +318,7 @@ def test_the_purge_empties_old_bodies_keeps_their_metadata_and_deletes_rows_past
     items = audit_page(client, player_id=player_id, route="/api/v1/players/<extid:player_id>/deposits")["data"]
     assert [(i["request_id"], i["bodies_purged_at"]) for i in items] == [(calls["recent"], None), (calls["past_retention"], "2002-01-02T10:00:00.000Z")]
     assert event_count(db) == events  # the events are never touched
-    again = purge_now(app.extensions["spinledger"])
+    again = app.extensions["spinledger"].purge_audit_log()
     assert (again.bodies_purged, again.rows_deleted) == (0, 0)
 
 
@@ -333,7 +332,7 @@ def test_the_retention_follows_audit_raw_retention_days(database_url, clock, ran
         clock.advance(days=2)
         _, six_days = deposit(client, player_id)
         clock.set(datetime(2003, 5, 9, tzinfo=timezone.utc))
-        assert purge_now(app.extensions["spinledger"]).bodies_before == datetime(2003, 5, 2, tzinfo=timezone.utc)
+        assert app.extensions["spinledger"].purge_audit_log().bodies_before == datetime(2003, 5, 2, tzinfo=timezone.utc)
         assert audit_row(db, eight_days)["request_body"] is None and audit_row(db, six_days)["request_body"] is not None
     finally:
         app.extensions["spinledger"].close()

@@ -10,7 +10,7 @@ from eventsourcing.persistence import OperationalError
 from psycopg.rows import dict_row
 
 from app import audit
-from app.audit import AuditLog, AuditRecord
+from app.audit_log import AuditLog, AuditRecord
 from app.audit_capture import NO_BODY, CapturedBody, capture_body
 from tests.support import unique
 

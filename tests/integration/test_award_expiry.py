@@ -11,7 +11,7 @@ import pytest
 
 from app import create_app
 from app.config import Settings
-from app.webhooks.outbox import OutboxProjection, OutboxView
+from projections.webhook_outbox import OutboxProjection, OutboxView
 from projections.catalogue import PROJECTIONS, build
 from projections.runner import catch_up
 from projections.source import EventSource

@@ -13,7 +13,7 @@ from app.eventstore import open_ledger
 from domain.player import Player
 from domain.requests import FundsRequest
 from domain.slot.crystal_forge import CRYSTAL_FORGE as GAME
-from domain.views import AwardOutcome
+from domain.results import AwardOutcome
 from projections.catalogue import build
 from projections.runner import ProjectionWorker, position_of
 from projections.source import EventSource

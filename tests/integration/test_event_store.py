@@ -11,7 +11,7 @@ from uuid import UUID
 from app.eventstore import open_ledger
 from domain.errors import BudgetExhausted, RateLimited
 from domain.promotion import Promotion
-from domain.views import AwardOutcome
+from domain.results import AwardOutcome
 from tests.support import adult, award_request, event_count, terms, unique
 
 

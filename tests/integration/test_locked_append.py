@@ -19,7 +19,7 @@ from app.eventstore import APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS, SpinledgerReco
 from domain.errors import BudgetExhausted
 from domain.ledger import BudgetClaim
 from domain.promotion import Promotion
-from domain.views import AwardOutcome
+from domain.results import AwardOutcome
 from tests.support import adult, award_request, terms, unique
 
 KEY = 0x7E57  # not the service's own key: these tests hold and drop it at will

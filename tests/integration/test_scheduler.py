@@ -94,7 +94,7 @@ def test_two_workers_firing_together_never_run_two_reconciliations_at_once(datab
 
 
 def test_the_scheduler_purges_the_audit_log_at_half_past_three_utc(injected_time):
-    from app.audit import Purged
+    from app.audit_log import Purged
     from app.scheduler import AUDIT_PURGE_JOB
 
     injected_time.at = datetime(2026, 11, 22, 3, 29, 59, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ import pytest
 
 from app import create_app
 from app.config import Settings
-from app.webhooks.outbox import OutboxProjection, OutboxView
+from projections.webhook_outbox import OutboxProjection, OutboxView
 from app.webhooks.sender import Backoff, WebhookSender
 from app.webhooks.store import WebhookStore
 from domain.ids import event_id_text

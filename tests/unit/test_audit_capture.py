@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.audit import a_year_before
+from app.audit_log import a_year_before
 from app.audit_capture import (
     JSON_LIMIT, REDACTED, SECRET_NAME, TEXT_LIMIT, _names_a_secret, capture_body, redact, redact_text, short_text,
 )

@@ -6,7 +6,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import AwardNotCancellable, BudgetExhausted, IdempotencyKeyReused, PlayerNotFound, PromotionNotFound
-from domain.views import AwardOutcome
+from domain.results import AwardOutcome
 from tests.support import adult, award_request, terms, unique
 
 

@@ -2,15 +2,17 @@
 
 from fractions import Fraction
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.certification import report
-from app.certification.exact import exact_report, spin_histogram
-from app.certification.montecarlo import simulate
-from app.certification.tables import spin_multiples, tables_for
+from domain.slot.certification import report
+from domain.slot.certification.exact import exact_report, spin_histogram
+from domain.slot.certification.montecarlo import simulate
+from domain.slot.certification.tables import spin_multiples, tables_for
 from app.cli import main
 from domain.slot.crystal_forge import CRYSTAL_FORGE as GAME
 from domain.slot.evaluation import evaluate
@@ -86,7 +88,7 @@ def test_the_vectorised_evaluator_agrees_with_the_domain_on_every_spin(stops):
 
 
 def test_a_seeded_monte_carlo_run_confirms_the_exact_rtp_within_its_95_percent_interval(exact):
-    sampled = simulate(GAME, 1_000_000, seed=2026)
+    sampled = simulate(GAME, 1_000_000, seed=2026, timer=time.perf_counter)
     low, high = sampled.interval
     assert low <= float(exact.rtp) <= high
     assert abs(sampled.hit_rate - float(exact.hit_rate)) < 0.005
@@ -104,7 +106,7 @@ def test_spinledger_rtp_prints_the_exact_report_and_the_monte_carlo_run(capsys):
 
 
 def test_the_report_fails_a_monte_carlo_interval_that_misses(exact):
-    from app.certification.montecarlo import MonteCarloResult
+    from domain.slot.certification.montecarlo import MonteCarloResult
 
     far = MonteCarloResult(spins=1_000_000, evaluations=1_000_000, rtp=0.90, standard_deviation=3.4, hit_rate=0.5, seconds=1.0)
     assert not report.confirms(exact, far)

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from domain.group_commit import GroupCommit
+from app.group_commit import GroupCommit
 
 
 def test_each_caller_gets_its_own_results_in_order_while_groups_form():

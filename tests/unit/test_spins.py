@@ -271,7 +271,7 @@ def test_every_settled_spin_reevaluates_from_its_stops_to_the_same_wins_and_the_
 def test_a_group_settles_one_spin_per_player_refuses_another_and_replays_a_copy(ledger, stops):
     from domain.errors import SpinInProgress
     from domain.game_use_cases import SpinJob
-    from domain.views import SpinOutcome
+    from domain.results import SpinOutcome
 
     alice, bob = funded_player(ledger), funded_player(ledger)
     first = spin_command(alice)
@@ -291,7 +291,7 @@ def test_a_group_settles_one_spin_per_player_refuses_another_and_replays_a_copy(
 
 def test_a_refused_spin_in_a_group_does_not_hold_up_the_players_next_one(ledger):
     from domain.game_use_cases import SpinJob
-    from domain.views import SpinOutcome
+    from domain.results import SpinOutcome
 
     player_id = funded_player(ledger, "1.00")
     refused, settled = ledger._settle_group([

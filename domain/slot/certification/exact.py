@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from app.certification.tables import GameTables, tables_for
+from domain.slot.certification.tables import GameTables, tables_for
 from domain.slot.definition import SlotGame
 
 TAIL = 1e-18  # retrigger counts whose probability falls below this are left out of the block distribution

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from app.certification.exact import ExactReport
-from app.certification.montecarlo import MonteCarloResult
+from domain.slot.certification.exact import ExactReport
+from domain.slot.certification.montecarlo import MonteCarloResult
 from domain.slot.definition import SlotGame
 
 TARGET = Fraction(96, 100)

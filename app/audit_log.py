@@ -13,26 +13,18 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 import orjson
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
-from flask import Flask, Response, current_app, g, request
 
-from app.audit_capture import (
-    AUDITED_ENDPOINTS, GAME_ENDPOINTS, TEXT_LIMIT, CapturedBody, idempotency_key, player_ids, request_body, response_body,
-)
-from app.auth import bearer_token
+from app.audit_capture import TEXT_LIMIT, CapturedBody
 from app.errors import ApiError
-from domain.group_commit import GroupCommit
-from domain.views import Page
-
-if TYPE_CHECKING:
-    from app.services import Services
+from app.group_commit import GroupCommit
+from domain.paging import Page
 
 logger = logging.getLogger(__name__)
 
@@ -286,11 +278,6 @@ class AuditLog:
                     return total
 
 
-def purge_now(services: Services) -> Purged:
-    """The purge as of the services' clock, with the configured retention."""
-    return services.audit.purge(services.clock.now(), services.settings.audit_raw_retention_days)
-
-
 def a_year_before(at: datetime) -> datetime:
     try:
         return at.replace(year=at.year - 1)
@@ -310,54 +297,3 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
     except OverflowError:
         pass
     raise ApiError("VALIDATION_ERROR", "after: is not a cursor of this list", field="after")
-
-
-def install_audit_hooks(app: Flask) -> None:
-    """Install before the other request hooks: its timer then starts first, and its row is the last
-    thing done to a response (after-request hooks run in reverse order)."""
-
-    @app.before_request
-    def _start_audit_timer() -> None:
-        if _audited():
-            g.audit_started = (time.perf_counter(), app.extensions["spinledger"].clock.now())
-
-    @app.after_request
-    def _record_audit_row(response: Response) -> Response:
-        if _audited():
-            try:
-                app.extensions["spinledger"].audit.record(_audit_record(response))
-            except Exception:
-                logger.error("audit log: request %s (%s %s) was not recorded", g.get("request_id", "unknown"),
-                             request.method, request.path, exc_info=True)
-        return response
-
-
-def _audited() -> bool:
-    return request.endpoint in AUDITED_ENDPOINTS and request.method != "OPTIONS"  # not a CORS preflight
-
-
-def _audit_record(response: Response) -> AuditRecord:
-    started, at = g.get("audit_started") or (time.perf_counter(), current_app.extensions["spinledger"].clock.now())
-    latency_ms = round((time.perf_counter() - started) * 1000, 3)
-    credential = bearer_token()
-    secrets = [credential] if credential else []
-    asked, answered = request_body(request, secrets), response_body(response, secrets)
-    session = g.get("game_session")
-    return AuditRecord(
-        at=at, method=request.method, route=request.url_rule.rule if request.url_rule else request.path,
-        path=request.path, status=response.status_code, key_name=_key_name(credential),
-        session_id=session.session_id if session else None, idempotency_key=idempotency_key(request, asked.value),
-        request_id=g.get("request_id") or "unknown", player_ids=player_ids(request, asked.value, answered.value),
-        latency_ms=latency_ms, request=asked, response=answered,
-    )
-
-
-def _key_name(credential: str | None) -> str | None:
-    """The name of the API key used; a key refused for its scope (403) is still named."""
-    key = g.get("api_key")
-    if key is not None:
-        return key.name
-    if credential is None or request.endpoint in GAME_ENDPOINTS:
-        return None
-    found = current_app.extensions["spinledger"].keyring.authenticate(credential)
-    return found.name if found else None

@@ -1,4 +1,4 @@
-"""The follower that fills the webhook outbox: it reads the event store like a projection (its position is
+"""The webhook outbox, a projection: the follower that fills it: it reads the event store like a projection (its position is
 written in the same transaction as the deliveries it enqueues, so each event is enqueued exactly once)
 and adds one delivery per event and live subscription that asked for the event's type.
 
@@ -17,12 +17,46 @@ from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from app.webhooks.store import OUTBOX_LOCK_KEY, PENDING, TABLES
 from domain.event_types import EVENT_CLASSES
 from domain.ids import event_id_text
 from projections.event_index import unwrapped
 from projections.source import RawEvent
 from projections.view import BatchProjection, View
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS webhook_subscriptions (
+    id uuid PRIMARY KEY,
+    url text NOT NULL,
+    event_types text[] NOT NULL,
+    description text,
+    secret text NOT NULL,
+    key_name text,
+    created_at timestamptz NOT NULL,
+    from_position bigint NOT NULL,
+    deleted_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id uuid PRIMARY KEY,
+    subscription_id uuid NOT NULL REFERENCES webhook_subscriptions (id),
+    event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    position bigint NOT NULL,
+    body text NOT NULL,
+    status text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL,
+    retrying_since timestamptz NOT NULL,
+    next_attempt_at timestamptz NOT NULL,
+    last_attempt_at timestamptz,
+    last_status integer,
+    last_error text,
+    delivered_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (subscription_id, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_listed ON webhook_deliveries (subscription_id, position DESC, id);
+"""
+PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
+OUTBOX_LOCK_KEY = 0x5E1D_0B0C  # held by the outbox while it writes a batch, and by a new subscription
 
 # The events a subscription may ask for: what marketing and finance act on, not every player's spin.
 WEBHOOK_EVENT_TYPES = (

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any
 from uuid import UUID
 
 from domain.award import Award
 from domain.ids import event_id_for
 from domain.player import Player
 from domain.promotion import Promotion, PromotionTerms
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ class AwardStatus:
 
 
 @dataclass(frozen=True)
-class PlayerView:
+class PlayerSummary:
     player_id: str
     region: str
     birth_date: date
@@ -98,7 +96,7 @@ class PlayerView:
     bonus_block: dict[str, Any] | None
 
     @classmethod
-    def of(cls, player: Player, active_awards: list[AwardStatus]) -> PlayerView:
+    def of(cls, player: Player, active_awards: list[AwardStatus]) -> PlayerSummary:
         return cls(
             player_id=player.player_id,
             region=player.region,
@@ -112,7 +110,7 @@ class PlayerView:
 
 
 @dataclass(frozen=True)
-class PromotionView:
+class PromotionSummary:
     promo_id: str
     terms: PromotionTerms
     spins_reserved: int
@@ -122,7 +120,7 @@ class PromotionView:
     updated_at: datetime
 
     @classmethod
-    def of(cls, promo: Promotion) -> PromotionView:
+    def of(cls, promo: Promotion) -> PromotionSummary:
         return cls(
             promo_id=promo.promo_id,
             terms=promo.terms,
@@ -139,13 +137,6 @@ class SelfExclusion:
     player_id: str
     self_excluded_until: datetime
     awards_cancelled: list[str]
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    data: list[T]
-    next_cursor: str | None
-    has_more: bool = field(default=False)
 
 
 @dataclass(frozen=True)
@@ -169,7 +160,7 @@ class FundsOutcome:
 
 
 @dataclass(frozen=True)
-class SpinView:
+class SettledSpin:
     """A settled spin as the game client sees it: the stored record and when it was settled."""
 
     record: dict[str, Any]
@@ -179,7 +170,7 @@ class SpinView:
 
 @dataclass(frozen=True)
 class SpinOutcome:
-    spin: SpinView
+    spin: SettledSpin
     replayed: bool
 
 
@@ -190,7 +181,7 @@ class GameState:
     balance: Decimal
     currency: str
     block: dict[str, Any] | None
-    last_spin: SpinView | None
+    last_spin: SettledSpin | None
     free_spin_awards: list[AwardStatus]
 
 

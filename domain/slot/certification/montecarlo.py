@@ -7,13 +7,12 @@ retriggers and the max-win cap) spin by spin, all blocks of a chunk at once.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from app.certification.tables import GameTables, spin_multiples, tables_for
+from domain.slot.certification.tables import GameTables, spin_multiples, tables_for
 from domain.slot.definition import SlotGame
 
 Z_95 = 1.959963984540054
@@ -68,15 +67,17 @@ def _play_blocks(game: SlotGame, tables: GameTables, rng: np.random.Generator, i
 def simulate(
     game: SlotGame,
     spins: int,
-    seed: int | None = None,
+    seed: int,
+    timer: Callable[[], float],
     chunk: int = 500_000,
     progress: Callable[[int], None] | None = None,
 ) -> MonteCarloResult:
+    """``spins`` base spins drawn from ``seed``; ``timer`` (seconds, e.g. ``time.perf_counter``) times the run."""
     tables = tables_for(game)
     rng = np.random.default_rng(seed)
     total = square = 0.0
     hits = evaluations = played = 0
-    started = time.perf_counter()
+    started = timer()
     while played < spins:
         count = min(chunk, spins - played)
         wins, scatters = spin_multiples(game, tables, _draw(rng, game, count))
@@ -95,7 +96,7 @@ def simulate(
         played += count
         if progress:
             progress(count)
-    seconds = time.perf_counter() - started
+    seconds = timer() - started
     mean = total / spins
     variance = max(square / spins - mean**2, 0.0) * spins / max(spins - 1, 1)
     return MonteCarloResult(spins, evaluations, mean, math.sqrt(variance), hits / spins, seconds)
