@@ -27,16 +27,16 @@ def audit_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def purge(settings: Settings) -> int:
     """Purges, prints what it purged; exits 0 (2 without a database)."""
-    from app import create_app
+    from app.bootstrap import bootstrap
 
     if not settings.database_url:
         print("spinledger: DATABASE_URL is not set", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    services = bootstrap(settings)
     try:
-        purged = app.extensions["spinledger"].purge_audit_log()
+        purged = services.purge_audit_log()
     finally:
-        app.extensions["spinledger"].close()
+        services.close()
     print(f"audit log purged as of {format_instant(purged.as_of)}:")
     print(f"  bodies emptied: {purged.bodies_purged} (calls received before {format_instant(purged.bodies_before)};"
           f" AUDIT_RAW_RETENTION_DAYS={settings.audit_raw_retention_days})")

@@ -156,7 +156,7 @@ def reconcile_now(settings: Settings, as_of: str | None) -> int:
     """Runs a reconciliation, prints its checks and discrepancies; exits 0 when clean, 1 on an alert."""
     from datetime import datetime, timezone
 
-    from app import create_app
+    from app.bootstrap import bootstrap
     from app.errors import ApiError
 
     when = None
@@ -170,14 +170,14 @@ def reconcile_now(settings: Settings, as_of: str | None) -> int:
             print("spinledger: --as-of must carry a UTC offset, such as 2026-11-21T02:00:00Z", file=sys.stderr)
             return 2
         when = when.astimezone(timezone.utc)
-    app = create_app(settings)
+    services = bootstrap(settings)
     try:
-        report = app.extensions["spinledger"].reconcile(when)
+        report = services.reconcile(when)
     except ApiError as busy:
         print(f"spinledger: {busy.message}", file=sys.stderr)
         return 2
     finally:
-        app.extensions["spinledger"].close()
+        services.close()
     print(f"reconciliation {report['run_id']}: {report['status']} ({report['events_read']} of {report.get('events_total', report['events_read'])} events read, {report['seconds']} s)")
     for check in report["checks"]:
         flag = "ALERT" if check["alert"] else "ok"

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Iterator, Sequence
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 from psycopg.rows import tuple_row
 
 from app.database import eventsourcing_env
 from domain.clock import Clock, RandomBytes
-from domain.ledger import BudgetClaim, SpinLedger
+from domain.application import Batching, EachAlone, SpinLedger
+from domain.award_decision import BudgetClaim
+from domain.streams import StateCache
 
-T = TypeVar("T")
 
 # Serialises schema creation when several processes start at once.
 SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
-# Serialises the reservation of spins on promotions' budgets across server processes.
-APPEND_LOCK_KEY = 0x41574152  # "AWAR"
 # How long a write waits for a table or advisory lock before it fails (and the client retries).
 LOCK_TIMEOUT_SECONDS = 5
 
 
 class SpinledgerRecorder(PostgresApplicationRecorder):
-    """Adds ``read_streams`` (many streams, from a known version or the latest snapshot, in one query) and
-    ``locked_append`` (a lock held from a read to an append, each taking one round trip)."""
+    """The library's recorder, plus ``read_streams`` (many streams, from a known version or the latest snapshot, in
+    one query) and one append function for every write: ``append_claiming``, which the library's ``insert_events``
+    calls with no claims."""
 
     def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:  # type: ignore[no-untyped-def]
         super().__init__(datastore, events_table_name=events_table_name)
@@ -52,84 +51,25 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         )
         tables = {"schema": schema, "snapshots": sql.Identifier(snapshots_table), "events": events}
         append_function = sql.Identifier(events_table_name + "_append")
-        lock_and_read_function = sql.Identifier(events_table_name + "_lock_and_read")
-        append_and_unlock_function = sql.Identifier(events_table_name + "_append_and_unlock")
-        append_reserving_function = sql.Identifier(events_table_name + "_append_reserving")
         # The statements are rendered once, here: psycopg renders a composed statement again at every execute.
         # Their arrays go in binary: psycopg's text form of an array escapes every element with a regex.
         self._read_streams_statement = read.format(ids=sql.SQL("%(ids)b::uuid[]"), after=sql.SQL("%(after)b::bigint[]"), **tables).as_bytes()
-        self._lock_and_read_statement = sql.SQL(
-            "SELECT * FROM {schema}.{function}(%(key)s, %(ids)b::uuid[], %(after)b::bigint[])"
-        ).format(schema=schema, function=lock_and_read_function).as_bytes()
         self._append_statement = sql.SQL(
-            "SELECT notification_id FROM {schema}.{function}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+            "SELECT * FROM {schema}.{function}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[], %b::bigint[], %b::bigint[], %b::text)"
         ).format(schema=schema, function=append_function).as_bytes()
-        self._append_and_unlock_statement = sql.SQL(
-            "SELECT notification_id FROM {schema}.{function}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::bigint)"
-        ).format(schema=schema, function=append_and_unlock_function).as_bytes()
-        self._append_reserving_statement = sql.SQL(
-            "SELECT * FROM {schema}.{function}(%b::bigint, %b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
-            " %b::uuid[], %b::bigint[], %b::bigint[], %b::text)"
-        ).format(schema=schema, function=append_reserving_function).as_bytes()
-        append_body = sql.SQL(
-            "  SET LOCAL lock_timeout = '{timeout}s';"
-            # Notification ids become visible in commit order only if writers take turns (see the library).
-            "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
-            "  NOTIFY {channel};"
-            "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
-            "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.notification_id;"
-        ).format(
-            schema=schema, events=events, timeout=sql.Literal(self.datastore.lock_timeout),
-            channel=sql.Identifier(self.channel_name),
-        )
+        # Every append, in one round trip. Under the events table's EXCLUSIVE lock (notification ids become visible
+        # in commit order only if writers take turns, see the library), each claimed promotion is checked: since
+        # its read it may have recorded only reservations, of no more than the claim's room, or nothing is appended
+        # and nothing is returned; the group's reservation goes after those. Any other stream that moved fails the
+        # insert on the unique (stream, version) index, as for any append.
         self.sql_create_statements.append(
             sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(ids uuid[], versions bigint[], topics text[], states bytea[])"
-                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$ BEGIN {body} END $$"
-            ).format(schema=schema, function=append_function, body=append_body)
-        )
-        # The lock is a session's advisory lock, let go of inside the append, before that statement commits. So
-        # the next holder, once it has the lock, waits for that commit (a ROW SHARE lock on the events table
-        # conflicts with the appender's EXCLUSIVE one, and with nothing else) before it reads.
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(lock_key bigint, ids uuid[], after_versions bigint[])"
-                " RETURNS TABLE (originator_id uuid, originator_version bigint, topic text, state bytea, kind integer)"
-                " LANGUAGE plpgsql SET lock_timeout = {timeout} AS $$"
-                " #variable_conflict use_column\n"
-                " BEGIN"
-                "  PERFORM pg_advisory_lock(lock_key);"
-                "  LOCK TABLE {schema}.{events} IN ROW SHARE MODE;"
-                "  RETURN QUERY {read};"
-                " END $$"
-            ).format(
-                schema=schema, function=lock_and_read_function, events=events,
-                timeout=sql.Literal(f"{self.datastore.lock_timeout}s"),
-                read=read.format(ids=sql.SQL("ids"), after=sql.SQL("after_versions"), **tables),
-            )
-        )
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}("
-                "ids uuid[], versions bigint[], topics text[], states bytea[], lock_key bigint)"
-                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$ BEGIN {body}"
-                "  PERFORM pg_advisory_unlock(lock_key);"
-                " END $$"
-            ).format(schema=schema, function=append_and_unlock_function, body=append_body)
-        )
-
-        # An award group's append without the award lock (see ``append_reserving``). It takes the advisory lock
-        # shared, for its transaction: never while a group holds it, so a group under the lock still reads and
-        # appends with no other award group in between.
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(lock_key bigint, ids uuid[], versions bigint[], topics text[],"
-                " states bytea[], claimed uuid[], read_versions bigint[], rooms bigint[], reservation_topic text)"
-                " RETURNS TABLE (originator_id uuid, originator_version bigint) LANGUAGE plpgsql AS $$"
+                "CREATE OR REPLACE FUNCTION {schema}.{function}(ids uuid[], versions bigint[], topics text[], states bytea[],"
+                " claimed uuid[], read_versions bigint[], rooms bigint[], reservation_topic text)"
+                " RETURNS TABLE (originator_id uuid, originator_version bigint, notification_id bigint) LANGUAGE plpgsql AS $$"
                 " DECLARE others_changes bigint; others_spins bigint; latest bigint;"
                 " BEGIN"
                 "  SET LOCAL lock_timeout = '{timeout}s';"
-                "  PERFORM pg_advisory_xact_lock_shared(lock_key);"
                 "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
                 "  FOR i IN 1 .. coalesce(cardinality(claimed), 0) LOOP"
                 "   SELECT count(*) FILTER (WHERE e.topic <> reservation_topic),"
@@ -137,8 +77,8 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
                 "    max(e.originator_version)"
                 "    INTO others_changes, others_spins, latest"
                 "    FROM {schema}.{events} e WHERE e.originator_id = claimed[i] AND e.originator_version > read_versions[i];"
-                "   IF others_changes > 0 OR others_spins > rooms[i] THEN RETURN; END IF;"  # nothing appended
-                "   IF latest IS NOT NULL THEN"  # the reservation goes after the others'
+                "   IF others_changes > 0 OR others_spins > rooms[i] THEN RETURN; END IF;"
+                "   IF latest IS NOT NULL THEN"
                 "    FOR j IN 1 .. cardinality(ids) LOOP"
                 "     IF ids[j] = claimed[i] THEN versions[j] := versions[j] + latest - read_versions[i]; END IF;"
                 "    END LOOP;"
@@ -146,147 +86,57 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
                 "  END LOOP;"
                 "  NOTIFY {channel};"
                 "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
-                "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.originator_id, t.originator_version;"
+                "   SELECT * FROM unnest(ids, versions, topics, states)"
+                "   RETURNING t.originator_id, t.originator_version, t.notification_id;"
                 " END $$"
             ).format(
-                schema=schema, function=append_reserving_function, events=events,
+                schema=schema, function=append_function, events=events,
                 timeout=sql.Literal(self.datastore.lock_timeout), channel=sql.Identifier(self.channel_name),
             )
         )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """Appends events as the library does (lock the table, notify, insert, in one transaction).
-
-        One round trip, through a server-side function with binary parameters. (The library's own
-        path pipelines its statements, and psycopg's pipeline stalled on large writes over a Unix socket.)
-        """
+        """Appends events as the library does (lock the table, notify, insert, in one transaction), through the one
+        append function. (The library's own path pipelines its statements, and psycopg's pipeline stalled on large
+        writes over a Unix socket.)"""
         if not stored_events:
             return None
-        with self.datastore.get_connection() as conn:
-            return _append(conn, self._append_statement, _columns(stored_events))
+        rows = self._append(stored_events, (), "")
+        return [notification_id for _, _, notification_id in rows]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
-        with self.datastore.get_connection() as conn:
-            return _read(conn, self._read_streams_statement, {"ids": list(after_versions), "after": list(after_versions.values())})
-
-    def append_reserving(
-        self, key: int, stored_events: Sequence[StoredEvent], claims: Sequence[BudgetClaim], reservation_topic: str
-    ) -> dict[UUID, int] | None:
-        """Appends an award group's events without the advisory lock ``key``, in one round trip, if each promotion
-        it reserves spins on has recorded since it was read nothing but reservations within the claim's room.
-
-        Returns the version each claimed promotion's reservation was recorded at: after the others', so perhaps
-        later than the one it was made with. Returns None, and appends nothing, when a claim no longer holds; a
-        stream that another writer appended to first raises ``IntegrityError``, as for any append. Tried once:
-        the caller falls back on the lock for whatever fails (a retry could wait out the lock timeout ten times).
-
-        The claims are checked on the states' JSON: for a store whose states are compressed or encrypted, the
-        wiring does not use this append.
-        """
-        params = [
-            key, *_columns(stored_events), [c.promotion_id for c in claims], [c.read_version for c in claims],
-            [c.room for c in claims], reservation_topic,
-        ]
         with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as curs:
-            curs.execute(self._append_reserving_statement, params, prepare=True)
+            curs.execute(self._read_streams_statement, {"ids": list(after_versions), "after": list(after_versions.values())}, prepare=True)
             rows = curs.fetchall()
+        streams: dict[UUID, list[StoredEvent]] = {}
+        # A stream's latest snapshot (if newer than the known version) first, then its events after it.
+        for originator_id, version, topic, state, _kind in sorted(rows, key=lambda r: (r[4], r[1])):
+            streams.setdefault(originator_id, []).append(
+                StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=bytes(state))
+            )
+        return streams
+
+    def append_claiming(self, stored_events: Sequence[StoredEvent], claims: Sequence[BudgetClaim], reservation_topic: str) -> dict[UUID, int] | None:
+        """See ``domain.streams.StreamStore``. Tried once: a database failure is the caller's to retry (what was
+        recorded, or not, is read again first). The claims are checked on the states' JSON: a store whose states are
+        compressed or encrypted is refused at start."""
+        rows = self._append(stored_events, claims, reservation_topic)
         if not rows:
             return None
         claimed = {c.promotion_id for c in claims}
-        return {originator_id: version for originator_id, version in rows if originator_id in claimed}
+        return {originator_id: version for originator_id, version, _ in rows if originator_id in claimed}
 
-    @contextmanager
-    def locked_append(self, key: int) -> Iterator[LockedAppend]:
-        """A pooled connection for reading and appending under the advisory lock ``key``, taken by the first
-        read and let go of by the append (or when the block is left without one)."""
-        with self.datastore.get_connection() as conn:
-            session = LockedAppend(self, conn, key)
-            try:
-                yield session
-            finally:
-                session.release()
-
-
-def _columns(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
-    return [
-        [e.originator_id for e in stored_events],
-        [e.originator_version for e in stored_events],
-        [e.topic for e in stored_events],
-        [e.state for e in stored_events],
-    ]
-
-
-def _append(conn: psycopg.Connection[Any], statement: bytes, params: list[Any]) -> list[int]:
-    with conn.cursor(binary=True) as curs:
-        curs.execute(statement, params, prepare=True)
-        return [row["notification_id"] for row in curs.fetchall()]
-
-
-def _read(conn: psycopg.Connection[Any], statement: bytes, params: dict[str, Any]) -> dict[UUID, list[StoredEvent]]:
-    with conn.cursor(binary=True, row_factory=tuple_row) as curs:
-        curs.execute(statement, params, prepare=True)
-        rows = curs.fetchall()
-    streams: dict[UUID, list[StoredEvent]] = {}
-    # A stream's latest snapshot (if newer than the known version) first, then its events after it.
-    for originator_id, version, topic, state, _kind in sorted(rows, key=lambda r: (r[4], r[1])):
-        streams.setdefault(originator_id, []).append(
-            StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=bytes(state))
-        )
-    return streams
-
-
-class LockedAppend:
-    """Reads and an append on one connection, under a session's advisory lock.
-
-    The first read takes the lock in its own round trip; a successful append lets go of it in its own. A
-    statement that fails leaves the lock's state unknown, so the connection is closed (which lets go of it)
-    rather than returned to the pool.
-    """
-
-    def __init__(self, recorder: SpinledgerRecorder, conn: psycopg.Connection[Any], key: int):
-        self._recorder = recorder
-        self._conn = conn
-        self._key = key
-        self._locked = False
-
-    def read_streams(self, after_versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
-        params = {"ids": list(after_versions), "after": list(after_versions.values())}
-        if self._locked:
-            return self._guarded(lambda: _read(self._conn, self._recorder._read_streams_statement, params))
-        self._locked = True  # from here on, unknown until the statement succeeds
-        return self._guarded(lambda: _read(self._conn, self._recorder._lock_and_read_statement, {"key": self._key, **params}))
-
-    def insert_events(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
-        if not self._locked:
-            raise RuntimeError("append under the lock before reading under it")
-        try:
-            rows = _append(self._conn, self._recorder._append_and_unlock_statement, [*_columns(stored_events), self._key])
-        except psycopg.IntegrityError as conflict:  # failed cleanly, the lock still held: the caller reads again
-            raise IntegrityError(str(conflict)) from conflict
-        except BaseException:
-            self._conn.close()
-            raise
-        self._locked = False
-        return rows
-
-    def release(self) -> None:
-        if not self._locked or self._conn.closed:
-            return
-        try:
-            self._conn.execute("SELECT pg_advisory_unlock(%s)", [self._key], prepare=True)
-            self._locked = False
-        except BaseException:
-            self._conn.close()  # never hand the pool a connection that may still hold the lock
-            raise
-
-    def _guarded(self, statement: Callable[[], T]) -> T:
-        try:
-            return statement()
-        except BaseException:
-            self._conn.close()
-            raise
+    def _append(self, stored_events: Sequence[StoredEvent], claims: Sequence[BudgetClaim], reservation_topic: str) -> list[tuple[UUID, int, int]]:
+        params = [
+            [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events], [e.state for e in stored_events],
+            [c.promotion_id for c in claims], [c.read_version for c in claims], [c.room for c in claims], reservation_topic,
+        ]
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as curs:
+            curs.execute(self._append_statement, params, prepare=True)
+            return curs.fetchall()
 
 
 def ledger_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[str, str]:
@@ -318,12 +168,13 @@ def schema_lock(database_url: str) -> Iterator[None]:
 
 
 def open_ledger(
-    database_url: str, clock: Clock, random_bytes: RandomBytes, *, pool_size: int = 8, max_overflow: int = 8
+    database_url: str, clock: Clock, random_bytes: RandomBytes, *, pool_size: int = 8, max_overflow: int = 8,
+    cache: StateCache | None = None, batching: Batching = EachAlone,
 ) -> SpinLedger:
     with schema_lock(database_url):
         env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
-        ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes)
-    ledger.append_lock = functools.partial(ledger.recorder.locked_append, APPEND_LOCK_KEY)
-    if ledger.mapper.compressor is None and ledger.mapper.cipher is None:  # the claims are checked on the JSON
-        ledger.append_reserving = functools.partial(ledger.recorder.append_reserving, APPEND_LOCK_KEY)
+        ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes, cache=cache, batching=batching)
+    if ledger.mapper.compressor is not None or ledger.mapper.cipher is not None:
+        ledger.close()
+        raise RuntimeError("the append checks budget claims on the events' JSON: compression and encryption are not supported")
     return ledger

@@ -1,4 +1,4 @@
-"""The Flask application factory: the one place the service is wired together."""
+"""The Flask application factory: the web app over what ``app.bootstrap`` builds."""
 
 from __future__ import annotations
 
@@ -9,22 +9,15 @@ from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
 from app.audit_hooks import install_audit_hooks
-from app.audit_log import AuditLog
-from app.auth import API_KEY_SCHEME, SESSION_SCHEME, Keyring
+from app.auth import API_KEY_SCHEME, SESSION_SCHEME
+from app.bootstrap import bootstrap
 from app.config import Settings
 from app.errors import register_error_handlers
-from app.eventstore import open_ledger, schema_lock
 from app.http import install_request_hooks
 from app.metrics import install_metrics_hooks
 from app.schemas.common import ErrorEnvelopeSchema
 from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictInteger, Text
-from app.services import Services, SystemClock
-from app.sessions import SessionStore
-from app.webhooks.store import WebhookStore
-from projections.catalogue import PROJECTIONS, build
-from projections.queries import ReadModels
 from domain.clock import Clock, RandomBytes
-from domain.ledger import SpinLedger
 
 
 class ExternalIdConverter(BaseConverter):
@@ -35,23 +28,9 @@ class SpinledgerApi(Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    clock: Clock | None = None,
-    ledger: SpinLedger | None = None,
-    random_bytes: RandomBytes = os.urandom,
-) -> Flask:
-    settings = settings or Settings.from_env()
-    clock = clock or SystemClock()
-    if ledger is None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL and sets it)")
-        ledger = open_ledger(
-            settings.database_url, clock, random_bytes,
-            pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow,
-        )
-
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, random_bytes: RandomBytes = os.urandom) -> Flask:
+    """The web app over the parts ``bootstrap`` builds, held in ``app.extensions["spinledger"]``."""
+    services = bootstrap(settings or Settings.from_env(), clock=clock, random_bytes=random_bytes)
     app = Flask(__name__)
     app.config.update(
         API_TITLE="spinledger",
@@ -62,21 +41,7 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
-    sessions = SessionStore(ledger.recorder.datastore)
-    audit = AuditLog(ledger.recorder.datastore)
-    webhooks = WebhookStore(ledger.recorder.datastore)
-    if settings.database_url:
-        with schema_lock(settings.database_url):
-            sessions.create_table()
-            audit.create_table()
-            webhooks.create_tables()
-            for name in PROJECTIONS:  # the views' tables, so reads never meet a missing one (the worker fills them)
-                build(ledger.recorder.datastore, name)
-    app.extensions["spinledger"] = Services(
-        settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
-        random_bytes=random_bytes, sessions=sessions, read_models=ReadModels(ledger.recorder.datastore),
-        audit=audit, webhooks=webhooks,
-    )
+    app.extensions["spinledger"] = services
     app.url_map.converters["extid"] = ExternalIdConverter
     app.url_map.strict_slashes = False
 

@@ -66,7 +66,7 @@ class StrictJsonParser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
 
-    def _raw_load_json(self, req: Any) -> Any:
+    def load_json(self, req: Any, schema: Schema) -> Any:  # webargs' public hook for how a body is read
         if "json_body" not in g:
             raw = req.get_data(cache=True)
             if not raw:

@@ -23,8 +23,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from projections.lag import projection_lags
-from projections.totals import ledger_totals
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -99,13 +97,12 @@ class _Ledger:
         yield from families
 
     def _read(self) -> Iterator[Metric]:
-        datastore = self._services.ledger.recorder.datastore
         lag_events = GaugeMetricFamily("spinledger_projection_lag_events", "events recorded past the projection's position", labels=["projection"])
         lag_seconds = GaugeMetricFamily("spinledger_projection_lag_seconds", "age of the oldest event a projection has still to apply", labels=["projection"])
-        for lag in projection_lags(datastore, self._services.clock.now()):
+        for lag in self._services.projection_lags():
             lag_events.add_metric([lag.projection], lag.events)
             lag_seconds.add_metric([lag.projection], lag.seconds)
-        totals = ledger_totals(datastore)
+        totals = self._services.ledger_totals()
         awards = CounterMetricFamily("spinledger_awards", "free-spins awards recorded (the awards view)", value=totals.awards)
         granted = CounterMetricFamily("spinledger_free_spins_awarded", "free spins granted by those awards", value=totals.free_spins_awarded)
         spins = CounterMetricFamily("spinledger_spins", "spins settled, cash and free (the wallet view)", labels=["currency"])

@@ -1,10 +1,12 @@
-"""The one wiring point: what every request handler reaches for, built once per process."""
+"""The use-case layer the routes, the worker and the CLI call: the Application's use cases and those that read the
+views or reach the stores beside the event store. Built by ``app.bootstrap``."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from flask import current_app
@@ -17,21 +19,19 @@ from app.sessions import SessionStore
 from app.webhooks.store import WebhookStore
 from domain.clock import Clock, RandomBytes
 from domain.ids import player_stream_id, uuid7
-from domain.ledger import SpinLedger
+from domain.application import SpinLedger
 from domain.slot.crystal_forge import CRYSTAL_FORGE
 from domain.errors import SpinNotFound
 from domain.paging import Page
 from domain.results import AwardStatus, PlayerSummary, SpinRecord
 from projections.event_history import EventHistory
+from projections.lag import Lag, projection_lags
+from projections.promotions import liability_report
+from projections.totals import LedgerTotals, ledger_totals
 from projections.queries import ReadModels
 
 AWARD_VIEWS = ("awards",)
 PLAYER_VIEWS = ("players", "wallet", "bonus", "awards")
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Services:
     def find_spin(self, spin_id: str) -> SpinRecord:
         """A spin found through the event index, read from the event store. A spin the index has not reached
         yet is waited for, up to ``READ_WAIT_SECONDS``, as long as the index is behind the store."""
-        history = EventHistory(self.ledger.recorder.datastore)
+        history = self.event_history()
         head = self.ledger.recorder.max_notification_id() or 0
         deadline = time.monotonic() + self.settings.read_wait_seconds
         while (found := history.spin_event(spin_id)) is None:
@@ -72,6 +72,19 @@ class Services:
                 raise SpinNotFound(f"no spin {spin_id}" + (" (the event index is catching up: retry)" if behind else ""))
             time.sleep(0.01)
         return self.ledger.spin_record(spin_id, *found)
+
+    def event_history(self) -> EventHistory:
+        return EventHistory(self.ledger.recorder.datastore)
+
+    def liability(self, now: datetime) -> tuple[int, list[dict[str, Any]]]:
+        """Unplayed spins x bet per promotion, from the promotions view, and the position it is at."""
+        return liability_report(self.ledger.recorder.datastore, now)
+
+    def projection_lags(self) -> list[Lag]:
+        return projection_lags(self.ledger.recorder.datastore, self.clock.now())
+
+    def ledger_totals(self) -> LedgerTotals:
+        return ledger_totals(self.ledger.recorder.datastore)
 
     def _player_views_current(self, views: tuple[str, ...], player_id: str) -> bool:
         """A player's stream moves with every award granted and spin played; an open award's own stream

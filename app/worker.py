@@ -4,19 +4,17 @@ reconciliation, the daily audit log purge) in one process."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from datetime import timedelta
 
 from eventsourcing.postgres import PostgresDatastore
 
-from app import create_app
+from app.bootstrap import bootstrap
 from app.config import Settings
 from app.database import eventsourcing_env
-from app.eventstore import open_ledger, schema_lock
+from app.eventstore import schema_lock
 from app.scheduler import make_scheduler
-from app.services import SystemClock
 from projections.catalogue import PROJECTIONS, build
 from projections.webhook_outbox import OutboxProjection, OutboxView
 from app.webhooks.sender import Backoff, WebhookSender
@@ -39,17 +37,15 @@ def run_worker(settings: Settings) -> int:
     """Runs until SIGTERM or SIGINT, then lets each projection finish its batch."""
     if not settings.database_url:
         raise SystemExit("spinledger worker: DATABASE_URL is not set")
-    open_ledger(settings.database_url, SystemClock(), os.urandom).close()  # the event store's tables, if new
+    services = bootstrap(settings)
     datastore = datastore_for(settings.database_url)
     with schema_lock(settings.database_url):
         projections = [build(datastore, name) for name in PROJECTIONS]
-        outbox = OutboxProjection(OutboxView(datastore, now=SystemClock().now))
+        outbox = OutboxProjection(OutboxView(datastore, now=services.clock.now))
         outbox.view.create_table()
     # The webhook outbox follows the store like a projection, and its sender delivers it, in this process:
     # never in the request path of an award or a spin.
     worker = ProjectionWorker(datastore, [*projections, outbox], poll_seconds=settings.projection_poll_seconds)
-    app = create_app(settings)
-    services = app.extensions["spinledger"]
     sender = WebhookSender(
         WebhookStore(datastore, lease=timedelta(seconds=settings.webhook_lease_seconds)), services.clock.now,
         threads_per_endpoint=settings.webhook_threads_per_endpoint, timeout_seconds=settings.webhook_timeout_seconds,
@@ -72,6 +68,6 @@ def run_worker(settings: Settings) -> int:
     scheduler.shutdown(wait=True)
     sender.stop()
     worker.stop()
-    app.extensions["spinledger"].close()
+    services.close()
     datastore.close()
     return 0

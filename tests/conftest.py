@@ -15,9 +15,9 @@ import pytest
 from app import create_app
 from app.config import Settings
 from app.database import LOCAL_SERVER_URL, create_database, drop_database, server_reachable, start_embedded_server, with_database
-from app.eventstore import open_ledger
+from app.bootstrap import build_ledger
 from domain.clock import RandomBytes
-from domain.ledger import SpinLedger
+from domain.application import SpinLedger
 from tests.support import API_KEYS, FakeClock
 
 
@@ -62,14 +62,9 @@ def random_bytes(request: pytest.FixtureRequest) -> RandomBytes:
 
 @pytest.fixture
 def ledger(database_url: str, clock: FakeClock, random_bytes: RandomBytes) -> Iterator[SpinLedger]:
-    app = open_ledger(database_url, clock, random_bytes)
+    app = build_ledger(database_url, clock, random_bytes)
     yield app
     app.close()
-
-
-@pytest.fixture
-def memory_ledger(clock: FakeClock, random_bytes: RandomBytes) -> SpinLedger:
-    return SpinLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, random_bytes=random_bytes)
 
 
 @pytest.fixture

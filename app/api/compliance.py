@@ -27,7 +27,7 @@ SPIN_ID = "<uuid:spin_id>"
 
 
 def history() -> EventHistory:
-    return EventHistory(ledger().recorder.datastore)
+    return services().event_history()
 
 
 @blp.route("/events", methods=["GET"])

@@ -7,8 +7,7 @@ from marshmallow import Schema, fields
 from app.auth import require_scope
 from app.http import Blueprint
 from app.metrics import render
-from app.services import ledger, services
-from projections.lag import projection_lags
+from app.services import services
 
 blp = Blueprint("operations", __name__, description="Liveness, readiness and metrics")
 
@@ -39,7 +38,7 @@ def healthz() -> Any:
 @blp.response(200, ReadinessSchema, description="the database answers and every projection is within READY_MAX_LAG_SECONDS")
 @blp.alt_response(503, schema=ReadinessSchema, description="a projection lags more than READY_MAX_LAG_SECONDS")
 def readyz() -> Any:
-    lags = projection_lags(ledger().recorder.datastore, services().clock.now())
+    lags = services().projection_lags()
     lagging = any(lag.seconds > services().settings.ready_max_lag_seconds for lag in lags)
     return {"status": "lagging" if lagging else "ready", "projections": lags}, 503 if lagging else 200
 

@@ -12,7 +12,6 @@ from app.http import Blueprint
 from app.schemas.common import PageArgsSchema, page_schema
 from app.schemas.reconciliation import LiabilityReportSchema, RunRequestSchema, RunSchema
 from app.services import ledger, services
-from projections.promotions import liability_report
 
 blp = Blueprint("reconciliation", __name__, url_prefix="/api/v1", description="Finance: reconciliation runs and liability")
 RunPage = page_schema(RunSchema, "RunPage")
@@ -63,5 +62,5 @@ def export_run(run_id: UUID) -> Response:
 @blp.response(200, LiabilityReportSchema, description="per promotion, from the promotions view")
 def liability() -> Any:
     now = services().clock.now()
-    position, lines = liability_report(ledger().recorder.datastore, now)
+    position, lines = services().liability(now)
     return {"as_of": now, "position": position, "data": lines}

@@ -17,7 +17,7 @@ from app.audit_capture import AUDITED_ENDPOINTS
 from app.audit_cli import add_audit_commands, audit_command
 from app.config import Settings
 from app.database import create_database, drop_database, with_database
-from app.services import SystemClock
+from app.bootstrap import SystemClock
 from tests.api.helpers import assert_envelope, define, register
 from tests.support import ADMIN, API_KEYS, COMPLIANCE, THREE_SCATTERS, ScriptedStops, T0, award_json, event_count, unique
 
@@ -207,7 +207,7 @@ def test_a_failed_audit_write_is_logged_with_the_request_id_and_the_client_still
         raise RuntimeError("audit table unavailable")
 
     monkeypatch.setattr(app.extensions["spinledger"].audit, "record", fail)
-    with caplog.at_level(logging.ERROR, logger="app.audit"):
+    with caplog.at_level(logging.ERROR, logger="app.audit_hooks"):
         response, request_id = deposit(client, player_id)
     assert response.status_code == 201 and response.json["balance"] == "50.00"
     assert any(r.levelno == logging.ERROR and request_id in r.getMessage() for r in caplog.records)

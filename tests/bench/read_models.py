@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.eventstore import open_ledger
-from app.services import SystemClock
+from app.bootstrap import build_ledger
+from app.bootstrap import SystemClock
 from app.worker import datastore_for
 from domain.requests import AwardRequest
 from projections.catalogue import PROJECTIONS
@@ -73,7 +73,7 @@ def fill(database_url: str, players: list[str], promo_id: str, events: int) -> N
     The callers watch the newest notification id, which is cheap to read; the ids have gaps (an append that
     failed, as one that lost a race does, used some up), so the events are then counted, and the store
     topped up by what is missing."""
-    ledger = open_ledger(database_url, SystemClock(), os.urandom)
+    ledger = build_ledger(database_url, SystemClock(), os.urandom)
     source = EventSource(ledger.recorder.datastore)
     numbers = itertools.count()
 

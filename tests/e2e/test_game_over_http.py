@@ -42,10 +42,10 @@ def spin_until_answered(server, session, request_id):
 
 def settled_spins(database_url, player_id):
     """The player's SpinSettled records, in the order the event store recorded them."""
-    from app.eventstore import open_ledger
+    from app.bootstrap import build_ledger
     from domain.player import Player
 
-    ledger = open_ledger(database_url, FakeClock(), os.urandom)
+    ledger = build_ledger(database_url, FakeClock(), os.urandom)
     try:
         return [e.spin for e in ledger.events.get(Player.stream_id(player_id)) if type(e).__name__ == "SpinSettled"]
     finally:

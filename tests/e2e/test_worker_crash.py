@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from app.eventstore import open_ledger
+from app.bootstrap import build_ledger
 from app.worker import datastore_for
 from domain.requests import AwardRequest
 from projections.catalogue import PROJECTIONS, build
@@ -42,7 +42,7 @@ def contents(datastore, view, prefix=""):
 
 
 def test_a_worker_killed_mid_stream_and_restarted_leaves_the_views_a_rebuild_would(own_database, clock):
-    ledger = open_ledger(own_database, clock, os.urandom)
+    ledger = build_ledger(own_database, clock, os.urandom)
     try:
         players = [unique("crash") for _ in range(50)]
         for player_id in players:

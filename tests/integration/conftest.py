@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.eventstore import open_ledger
+from app.bootstrap import build_ledger
 from tests.support import ScriptedStops
 
 
@@ -15,6 +15,6 @@ def stops(request):
 
 @pytest.fixture
 def scripted_ledger(database_url, clock, stops):
-    ledger = open_ledger(database_url, clock, stops)
+    ledger = build_ledger(database_url, clock, stops)
     yield ledger
     ledger.close()

@@ -9,7 +9,7 @@ import time
 from decimal import Decimal
 from uuid import UUID
 
-from app.eventstore import open_ledger
+from app.bootstrap import build_ledger
 from domain.player import Player
 from domain.requests import FundsRequest
 from domain.slot.crystal_forge import CRYSTAL_FORGE as GAME
@@ -57,7 +57,7 @@ def tamper(url, stream_id, version, change):
 
 
 def test_a_tampered_stored_outcome_replays_with_matches_false(own_database, clock, stops):
-    ledger = open_ledger(own_database, clock, stops)
+    ledger = build_ledger(own_database, clock, stops)
     try:
         player_id = unique("player")
         ledger.register_player(player_id, adult())

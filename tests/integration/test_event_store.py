@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from app.eventstore import open_ledger
+from app.bootstrap import build_ledger
 from domain.errors import BudgetExhausted, RateLimited
 from domain.promotion import Promotion
 from domain.results import AwardOutcome
@@ -36,7 +36,7 @@ def test_reading_many_streams_at_once_matches_the_repository_even_past_a_snapsho
     for _ in range(30):  # past the promotion's snapshot interval of 25
         ledger.award_free_spins(award_request(player_id, promo_id, award_value=1))
     promo_stream = Promotion.stream_id(promo_id)
-    bulk = ledger._load([promo_stream])[promo_stream]
+    bulk = ledger.streams.load([promo_stream])[promo_stream]
     single = ledger.repository.get(promo_stream)
     assert (bulk.version, bulk.spins_reserved) == (single.version, single.spins_reserved) == (31, 30)
     assert ledger.snapshots is not None and list(ledger.snapshots.get(promo_stream))
@@ -56,7 +56,7 @@ def test_a_hundred_concurrent_identical_requests_record_one_award(ledger, db):
 def race_two_processes(ledger, database_url, clock, player_id, promo_id):
     """64 one-spin awards, sent 16 at a time through two Application instances standing for two
     server processes."""
-    other = open_ledger(database_url, clock, os.urandom)
+    other = build_ledger(database_url, clock, os.urandom)
     try:
         requests = [award_request(player_id, promo_id, award_value=1) for _ in range(64)]
         with ThreadPoolExecutor(max_workers=16) as pool:
@@ -104,7 +104,7 @@ def test_an_award_is_made_on_the_terms_recorded_when_it_is_granted_not_on_those_
     """Awards are drafted before the lock on the cached terms; terms another process changed since win."""
     player_id, promo_id = define(ledger, bet_per_spin=Decimal("0.20"), award_ttl_seconds=86400)
     ledger.award_free_spins(award_request(player_id, promo_id))  # this process now caches the promotion
-    other = open_ledger(database_url, clock, os.urandom)
+    other = build_ledger(database_url, clock, os.urandom)
     try:
         other.define_promotion(promo_id, terms(bet_per_spin=Decimal("0.40"), award_ttl_seconds=3600))
     finally:

@@ -1,6 +1,9 @@
-"""DESIGN §2: dependencies point one way — app → reconciliation → projections → domain."""
+"""DESIGN §2: dependencies point one way — app → reconciliation → projections → domain — with no cycle anywhere;
+the domain starts no thread, takes no lock, never sleeps; no one reaches into a library's private members."""
 
 import ast
+import importlib
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +55,118 @@ def test_the_domain_reads_no_clock_and_no_randomness_of_its_own():
         source = path.read_text()
         for call in ("datetime.now(", "datetime.utcnow(", "time.time(", "random.", "os.urandom", "uuid4(", "date.today("):
             assert call not in source, f"{path.name} calls {call}"
+
+
+PACKAGES = ("app", "domain", "projections", "reconciliation")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def our_modules() -> dict[str, ast.Module]:
+    return {module_name(p): ast.parse(p.read_text(), filename=str(p)) for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each of our modules and ours it imports, anywhere in it (under TYPE_CHECKING and inside functions too)."""
+    modules = our_modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, tree in modules.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                # ``from package import module`` imports the module; ``from module import name`` the module
+                targets = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module for alias in node.names]
+            else:
+                continue
+            graph[name] |= {target for target in targets if target in modules and target != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_domain_starts_no_thread_takes_no_lock_and_never_sleeps():
+    concurrency = {"threading", "_thread", "multiprocessing", "concurrent", "asyncio", "gevent", "queue", "sched"}
+    imports = imported_top_level_modules("domain")
+    assert sorted(set(imports) & concurrency) == []
+    sleeps = []
+    for path in (ROOT / "domain").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "sleep" or isinstance(node, ast.alias) and node.name == "sleep":
+                sleeps.append(f"{path.relative_to(ROOT)}:{node.lineno if hasattr(node, 'lineno') else ''}")
+    assert sleeps == []
+
+
+# Extension points the libraries document, though their names start with an underscore.
+DOCUMENTED = {"_make", "_asdict", "_replace", "_fields", "_serialize", "_deserialize"}
+
+
+def test_no_module_reaches_into_anothers_private_members():
+    reached = []
+    for name, tree in our_modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = node.value
+                if isinstance(owner, ast.Name) and owner.id in ("self", "cls") or node.attr in DOCUMENTED:
+                    continue
+                reached.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+    assert reached == []
+
+
+def test_no_class_overrides_a_librarys_private_method():
+    overridden = []
+    for name in sorted(set(our_modules()) - {"app.wsgi"}):  # the one module that builds the app when imported
+        module = importlib.import_module(name)
+        for cls in vars(module).values():
+            if not inspect.isclass(cls) or cls.__module__ != name:
+                continue
+            library_bases = [base for base in cls.__mro__[1:] if base.__module__.split(".")[0] not in (*PACKAGES, "builtins", "typing")]
+            for member, value in vars(cls).items():
+                if member.startswith("_") and not member.startswith("__") and member not in DOCUMENTED and inspect.isfunction(value):
+                    if any(inspect.isfunction(vars(base).get(member)) for base in library_bases):
+                        overridden.append(f"{name}.{cls.__qualname__}.{member}")
+    assert overridden == []
 
 
 def printed_by(probe: str) -> str:

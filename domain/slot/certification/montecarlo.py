@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numpy.random import Generator, default_rng
 
 from domain.slot.certification.tables import GameTables, spin_multiples, tables_for
 from domain.slot.definition import SlotGame
@@ -41,11 +42,11 @@ class MonteCarloResult:
         return self.evaluations / self.seconds
 
 
-def _draw(rng: np.random.Generator, game: SlotGame, count: int) -> np.ndarray:
+def _draw(rng: Generator, game: SlotGame, count: int) -> np.ndarray:
     return rng.integers(0, np.array(game.reel_sizes), (count, game.reels))
 
 
-def _play_blocks(game: SlotGame, tables: GameTables, rng: np.random.Generator, initial: np.ndarray) -> tuple[np.ndarray, int]:
+def _play_blocks(game: SlotGame, tables: GameTables, rng: Generator, initial: np.ndarray) -> tuple[np.ndarray, int]:
     """Each block's summed win in line bets, multiplier and cap applied, and the spins it took."""
     rules = game.free_spins
     cap = game.max_win_multiple * game.lines
@@ -74,7 +75,7 @@ def simulate(
 ) -> MonteCarloResult:
     """``spins`` base spins drawn from ``seed``; ``timer`` (seconds, e.g. ``time.perf_counter``) times the run."""
     tables = tables_for(game)
-    rng = np.random.default_rng(seed)
+    rng = default_rng(seed)
     total = square = 0.0
     hits = evaluations = played = 0
     started = timer()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from domain.errors import RunNotFound
@@ -10,12 +10,16 @@ from domain.paging import page_of
 from domain.reconciliation import Reconciliation, ReconciliationLog
 from domain.paging import Page
 
-if TYPE_CHECKING:
-    from domain.ledger import SpinLedger
+from domain.clock import Clock
+from domain.streams import Streams, retrying
 
 
-class ReconciliationUseCases:
-    def record_reconciliation(self: SpinLedger, run_id: UUID, report: dict[str, Any], alerts: list[dict[str, Any]]) -> dict[str, Any]:
+class Reconciliations:
+    def __init__(self, streams: Streams, clock: Clock):
+        self._streams = streams
+        self.clock = clock
+
+    def record_reconciliation(self, run_id: UUID, report: dict[str, Any], alerts: list[dict[str, Any]]) -> dict[str, Any]:
         """Records a run's report (``ReconciliationCompleted``), one ``DriftAlertRaised`` per alert, and the run
         in the log, in one transaction."""
 
@@ -27,21 +31,24 @@ class ReconciliationUseCases:
                     check=alert["check"], expected=str(alert["expected"]), actual=str(alert["actual"]), drift=str(alert["drift"]),
                     drift_pct=str(alert["drift_pct"]), threshold_pct=str(alert["threshold_pct"]), timestamp=now,
                 )
-            log = self._load_one(ReconciliationLog.ID) or ReconciliationLog.open(now)
+            log = self._log() or ReconciliationLog.open(now)
             log.record_run(str(run_id), report["status"], timestamp=now)
-            self.save(run, log)
+            self._streams.save(run, log)
             return run.report
 
-        return self._with_retries(attempt)
+        return retrying(attempt)
 
-    def get_reconciliation(self: SpinLedger, run_id: UUID) -> dict[str, Any]:
-        run = self._load_one(run_id)
+    def get_reconciliation(self, run_id: UUID) -> dict[str, Any]:
+        run = self._streams.load([run_id]).get(run_id)
         if not isinstance(run, Reconciliation):
             raise RunNotFound(f"no reconciliation run {run_id}", field="run_id")
         return run.report
 
-    def list_reconciliations(self: SpinLedger, after: str | None, limit: int) -> Page[dict[str, Any]]:
-        log = self._load_one(ReconciliationLog.ID)
+    def list_reconciliations(self, after: str | None, limit: int) -> Page[dict[str, Any]]:
+        log = self._log()
         page, next_cursor, has_more = page_of(log.runs[::-1] if log else [], after, limit)
-        runs = self._load(UUID(run_id) for run_id in page)
+        runs = self._streams.load(UUID(run_id) for run_id in page)
         return Page(data=[runs[UUID(run_id)].report for run_id in page], next_cursor=next_cursor, has_more=has_more)
+
+    def _log(self) -> ReconciliationLog | None:
+        return self._streams.load([ReconciliationLog.ID]).get(ReconciliationLog.ID)

@@ -3,11 +3,11 @@
 A spin is decided on the player's recorded state and saved with its idempotency record in one
 transaction. The stops are drawn once per request, before any event is triggered.
 
-Spins of different players that arrive together in a process are decided and appended together (group
-commit, as awards are): one read, one append. A player has at most one spin in a group; another spin of
+Spins of different players that arrive together are settled as one group (``settle_group``: one read, one
+append; the grouping itself is the infrastructure's). A player has at most one spin in a group; another spin of
 that player in the same group is ``SPIN_IN_PROGRESS``. If the group's append fails because another
-writer got to one of its streams first, each spin is settled alone: if what got in first was a spin with
-this request id, the spin is replayed; if it was another spin, this one gets ``SPIN_IN_PROGRESS``;
+writer got to one of its streams first, each spin of the group is settled alone: if what got in first was a spin
+with this request id, the spin is replayed; if it was another spin, this one gets ``SPIN_IN_PROGRESS``;
 anything else (an award received, a deposit) and it is decided again on the new state.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -52,10 +52,9 @@ from domain.requests import SpinCommand
 from domain.slot.definition import SlotGame
 from domain.slot.rng import draw_stops
 from domain.slot.rounds import AWARD, BONUS, CASH, Block, SpinInputs, play_base_spin, play_bonus_spin
+from domain.clock import Clock, RandomBytes
 from domain.results import AwardStatus, GameState, SpinOutcome, SettledSpin
-
-if TYPE_CHECKING:
-    from domain.ledger import SpinLedger
+from domain.streams import MAX_ATTEMPTS, Streams
 
 
 def check_bet(game: SlotGame, bet: Decimal) -> None:
@@ -95,29 +94,25 @@ SpinResult = SpinOutcome | DomainError
 _AFTER_GROUP = None  # a copy of a request already in the group: settled alone after it, as a replay by then
 
 
-class GameUseCases:
-    def spin(self: SpinLedger, game: SlotGame, command: SpinCommand) -> SpinOutcome:
-        """A base-game spin: cash at ``command.bet``, or one free spin of ``command.award_id``."""
-        return self._submit_spin(SpinJob(game, command, False, draw_stops(game.reel_sizes, self.random_bytes)))
+class Spins:
+    def __init__(self, streams: Streams, clock: Clock, random_bytes: RandomBytes):
+        self._streams = streams
+        self.clock = clock
+        self.random_bytes = random_bytes
 
-    def bonus_spin(self: SpinLedger, game: SlotGame, command: SpinCommand) -> SpinOutcome:
-        """The next spin of the player's free-spins block ``command.block_id``."""
-        return self._submit_spin(SpinJob(game, command, True, draw_stops(game.reel_sizes, self.random_bytes)))
+    def job(self, game: SlotGame, command: SpinCommand, bonus: bool) -> SpinJob:
+        """A spin request with its stops drawn: a base-game spin (cash at ``command.bet``, or one free spin of
+        ``command.award_id``), or with ``bonus`` the next spin of the player's block ``command.block_id``."""
+        return SpinJob(game, command, bonus, draw_stops(game.reel_sizes, self.random_bytes))
 
-    def _submit_spin(self: SpinLedger, job: SpinJob) -> SpinOutcome:
-        (result,) = self._spins.submit([job])
-        if isinstance(result, DomainError):
-            raise result
-        return result
-
-    def admit_player(self: SpinLedger, game: SlotGame, player_id: str) -> None:
+    def admit_player(self, game: SlotGame, player_id: str) -> None:
         """Raises unless the player may open a game session now."""
-        check_may_play(game, self._get_player(player_id), self.clock.now())
+        check_may_play(game, self._player(player_id), self.clock.now())
 
-    def game_state(self: SpinLedger, game: SlotGame, player_id: str) -> GameState:
-        player = self._get_player(player_id)
+    def game_state(self, game: SlotGame, player_id: str) -> GameState:
+        player = self._player(player_id)
         now = self.clock.now()
-        awards = self._load(UUID(award_id) for award_id in player.open_awards)
+        awards = self._streams.load(UUID(award_id) for award_id in player.open_awards)
         active = [AwardStatus.of(a, now) for a in awards.values() if a.status_at(now) == ACTIVE and a.game_code == game.code]
         return GameState(
             player_id=player.player_id,
@@ -131,7 +126,7 @@ class GameUseCases:
 
     # -- settling --------------------------------------------------------------------------------
 
-    def _settle_group(self: SpinLedger, jobs: list[SpinJob]) -> list[SpinResult]:
+    def settle_group(self, jobs: Sequence[SpinJob]) -> list[SpinResult]:
         """Spins of different players that arrived together, decided and recorded in one transaction.
 
         If the append fails (another writer got to one of the streams first), each spin of the group is
@@ -140,9 +135,9 @@ class GameUseCases:
         now = self.clock.now()
         ids = [RequestRecord.stream_id(SPIN, job.key) for job in jobs] + [Player.stream_id(job.command.player_id) for job in jobs]
         ids += [UUID(job.command.award_id) for job in jobs if job.command.award_id]
-        loaded = self._load(ids)
+        loaded = self._streams.load(ids)
         block_awards = [UUID(p.block["award_id"]) for p in loaded.values() if isinstance(p, Player) and p.block and p.block.get("award_id")]
-        loaded |= self._load(block_awards)
+        loaded |= self._streams.load(block_awards)
         results: list[SpinResult | None] = [None] * len(jobs)
         changed: dict[UUID, Any] = {}
         first_of_player: dict[str, int] = {}  # the group's settled spin of each player: one per player per group
@@ -162,39 +157,33 @@ class GameUseCases:
             except DomainError as refusal:
                 results[index] = refusal
         if changed:
-            base_versions = {i: a.version - len(a.pending_events) for i, a in changed.items()}
-            stored = [self.mapper.to_stored_event(e) for a in changed.values() for e in a.collect_events()]
             try:
-                self.recorder.insert_events(stored)
+                self._streams.save(*changed.values())
             except IntegrityError:
                 return [self._settle_alone(job) if isinstance(result, SpinOutcome) or result is None else result
                         for job, result in zip(jobs, results)]
-            self._snapshot([(a, base_versions[i]) for i, a in changed.items()])
-            for aggregate in changed.values():
-                if isinstance(aggregate, Player):
-                    self._cache.put(aggregate)
         return [result if result is not None else self._settle_alone(job) for job, result in zip(jobs, results)]
 
-    def _second_in_group(self: SpinLedger, job: SpinJob, first: SpinJob) -> SpinResult | None:
+    def _second_in_group(self, job: SpinJob, first: SpinJob) -> SpinResult | None:
         """A player's second spin in one group: a copy of the first (same request id) is settled after
         the group (a replay by then); another spin is refused."""
         if first.command.request_id == job.command.request_id:
             return _AFTER_GROUP
         return SpinInProgress("another spin of this player is being settled; retry with the same X-Request-Id", retry_after_ms=2000)
 
-    def _settle_alone(self: SpinLedger, job: SpinJob) -> SpinResult:
+    def _settle_alone(self, job: SpinJob) -> SpinResult:
         try:
             return self._settle(job)
         except DomainError as refusal:
             return refusal
 
-    def _settle(self: SpinLedger, job: SpinJob) -> SpinOutcome:
+    def _settle(self, job: SpinJob) -> SpinOutcome:
         record_id = RequestRecord.stream_id(SPIN, job.key)
         player_id = Player.stream_id(job.command.player_id)
         seen_spins: int | None = None
-        for _ in range(self.MAX_ATTEMPTS):
+        for _ in range(MAX_ATTEMPTS):
             now = self.clock.now()
-            loaded = self._load([record_id, player_id] + ([UUID(job.command.award_id)] if job.command.award_id else []))
+            loaded = self._streams.load([record_id, player_id] + ([UUID(job.command.award_id)] if job.command.award_id else []))
             if (replayed := self._replayed_spin(loaded.get(record_id), job.command)) is not None:
                 return replayed
             player = loaded.get(player_id)
@@ -202,17 +191,16 @@ class GameUseCases:
                 raise SpinInProgress("another spin of this player settled first; retry with the same X-Request-Id", retry_after_ms=2000)
             seen_spins = player.spins_settled if player is not None else None
             if player is not None and player.block is not None and player.block.get("award_id"):
-                loaded |= self._load([UUID(player.block["award_id"])])
+                loaded |= self._streams.load([UUID(player.block["award_id"])])
             aggregates = self._settle_one(job, player, loaded, now)
             try:
-                self.save(*aggregates)
+                self._streams.save(*aggregates)  # the next spin of this player starts from here, without reading this one back
             except IntegrityError:
                 continue
-            self._cache.put(player)  # the next spin of this player starts from here, without reading this one back
             return SpinOutcome(self._settled_spin(player.last_spin), replayed=False)
         raise ConcurrentModification("the player's records changed under this spin repeatedly; retry it")
 
-    def _settle_one(self: SpinLedger, job: SpinJob, player: Player | None, loaded: dict[UUID, Any], now: datetime) -> list[Any]:
+    def _settle_one(self, job: SpinJob, player: Player | None, loaded: dict[UUID, Any], now: datetime) -> list[Any]:
         """Decides one spin on ``loaded`` and triggers its events; returns every aggregate it changed."""
         command = job.command
         if player is None:
@@ -229,7 +217,7 @@ class GameUseCases:
         )
         return [player, *touched, idempotency]
 
-    def _decide_base(self: SpinLedger, job: SpinJob, player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
+    def _decide_base(self, job: SpinJob, player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
         command, game = job.command, job.game
         if player.block is not None:
             raise BonusRoundActive("a free-spins block is in play: use POST /api/v1/game/bonus/spin")
@@ -261,7 +249,7 @@ class GameUseCases:
             touched.append(award)
         return record, touched
 
-    def _decide_bonus(self: SpinLedger, job: SpinJob, player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
+    def _decide_bonus(self, job: SpinJob, player: Player, loaded: dict[UUID, Any], now: datetime) -> tuple[dict[str, Any], list[Any]]:
         command = job.command
         if player.block is None:
             raise NoBonusRoundActive("no free-spins block is in play: use POST /api/v1/game/spin")
@@ -279,7 +267,7 @@ class GameUseCases:
             touched.append(award)
         return record, touched
 
-    def _complete_blocks(self: SpinLedger, player: Player, record: dict[str, Any], touched: list[Any], now: datetime) -> None:
+    def _complete_blocks(self, player: Player, record: dict[str, Any], touched: list[Any], now: datetime) -> None:
         summary = record["block_summary"]
         if summary is not None:
             player.complete_block(
@@ -295,7 +283,7 @@ class GameUseCases:
                     win_multiple=(award.total_win / award.bet_per_spin).quantize(Decimal("0.01")), timestamp=now,
                 )
 
-    def _playable_award(self: SpinLedger, command: SpinCommand, loaded: dict[UUID, Any], now: datetime) -> Award:
+    def _playable_award(self, command: SpinCommand, loaded: dict[UUID, Any], now: datetime) -> Award:
         award = loaded.get(UUID(command.award_id))
         if not isinstance(award, Award) or award.player_id != command.player_id:
             raise AwardNotFound(f"the player holds no award {command.award_id}", field="awardId")
@@ -303,7 +291,7 @@ class GameUseCases:
         if status == EXPIRED:
             award.record_expired_use(command.request_id, timestamp=now)
             try:
-                self.save(award)
+                self._streams.save(award)
             except IntegrityError:
                 pass  # recorded by a concurrent attempt, or the award changed: the refusal stands either way
             raise AwardExpired(f"the award expired at {award.expires_at.isoformat()}; its spins can no longer be played", field="awardId")
@@ -311,14 +299,20 @@ class GameUseCases:
             raise AwardNotActive(f"the award is {status}: it has no spins left", field="awardId")
         return award
 
-    def _replayed_spin(self: SpinLedger, record: RequestRecord | None, command: SpinCommand) -> SpinOutcome | None:
+    def _replayed_spin(self, record: RequestRecord | None, command: SpinCommand) -> SpinOutcome | None:
         if record is None:
             return None
         if record.fingerprint != command.fingerprint():
             raise IdempotencyKeyReused("X-Request-Id was already used for a different spin", field="X-Request-Id")
-        event = self._player_event(record.player_id, record.player_version)
+        event = self._streams.event_at(Player.stream_id(record.player_id), record.player_version)
         return SpinOutcome(self._settled_spin({**event.spin, "settled_at": event.timestamp}), replayed=True)
 
     @staticmethod
     def _settled_spin(record: dict[str, Any]) -> SettledSpin:
         return SettledSpin(record=record, settled_at=record["settled_at"], processing_ms=record["processing_ms"])
+
+    def _player(self, player_id: str) -> Player:
+        player = self._streams.load([Player.stream_id(player_id)]).get(Player.stream_id(player_id))
+        if player is None:
+            raise PlayerNotFound(f"no player {player_id!r}", field="player_id")
+        return player

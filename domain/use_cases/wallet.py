@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from domain.errors import IdempotencyKeyReused, InsufficientFunds, PlayerNotFound, PlayerSelfExcluded, ValidationFailed
 from domain.ids import event_id_for
 from domain.player import Player
 from domain.request_record import WALLET, RequestRecord
 from domain.requests import DEPOSIT, FundsRequest
+from domain.clock import Clock
 from domain.results import FundsOutcome, FundsReceipt
-
-if TYPE_CHECKING:
-    from domain.ledger import SpinLedger
+from domain.streams import Streams, retrying
 
 
-class WalletUseCases:
-    def move_funds(self: SpinLedger, request: FundsRequest) -> FundsOutcome:
+class Wallet:
+    def __init__(self, streams: Streams, clock: Clock):
+        self._streams = streams
+        self.clock = clock
+
+    def move_funds(self, request: FundsRequest) -> FundsOutcome:
         def attempt() -> FundsOutcome:
             now = self.clock.now()
             record_id = RequestRecord.stream_id(WALLET, request.transaction_id)
             player_id = Player.stream_id(request.player_id)
-            loaded = self._load([record_id, player_id])
+            loaded = self._streams.load([record_id, player_id])
             if (record := loaded.get(record_id)) is not None:
                 if record.fingerprint != request.fingerprint():
                     raise IdempotencyKeyReused("transaction_id was already used for a different transaction", field="transaction_id")
-                event = self._player_event(record.player_id, record.player_version)
+                event = self._streams.event_at(Player.stream_id(record.player_id), record.player_version)
                 return FundsOutcome(self._funds_receipt(event, record.player_id), replayed=True)
             player = loaded.get(player_id)
             if player is None:
@@ -45,10 +48,10 @@ class WalletUseCases:
                 scope=WALLET, key=request.transaction_id, fingerprint=request.fingerprint(),
                 player_id=request.player_id, player_version=player.version, at=now,
             )
-            self.save(player, record)
+            self._streams.save(player, record)
             return FundsOutcome(self._funds_receipt(event, request.player_id), replayed=False)
 
-        return self._with_retries(attempt)
+        return retrying(attempt)
 
     @staticmethod
     def _funds_receipt(event: Any, player_id: str) -> FundsReceipt:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.persistence import EventStore
 
 from domain.errors import GameVersionUnavailable, PlayerNotFound, SpinNotFound
 from domain.games import GAME_VERSIONS
@@ -16,14 +17,17 @@ from domain.slot.payout import ZERO
 from domain.slot.rounds import BONUS
 from domain.results import GameRound, SpinRecord, SpinReplay
 
-if TYPE_CHECKING:
-    from domain.ledger import SpinLedger
-
 HISTORY_READ = 500  # events read back per query while collecting a player's last games
 
 
-class ComplianceUseCases:
-    def spin_record(self: SpinLedger, spin_id: str, stream_id: UUID, version: int) -> SpinRecord:
+class Compliance:
+    """Reads the event store as recorded (never a cache): what compliance sees is what was written."""
+
+    def __init__(self, events: EventStore[UUID], repository: Repository[UUID]):
+        self.events = events
+        self.repository = repository
+
+    def spin_record(self, spin_id: str, stream_id: UUID, version: int) -> SpinRecord:
         """The ``SpinSettled`` event at ``version`` of the player stream ``stream_id``, which must be ``spin_id``'s."""
         events = list(self.events.get(stream_id, gt=version - 1, lte=version))
         if not events or not isinstance(events[0], Player.SpinSettled) or events[0].spin["spin_id"] != spin_id:
@@ -32,7 +36,7 @@ class ComplianceUseCases:
         player = self.repository.get(stream_id, version=1)
         return SpinRecord(spin_id, event_id_for(stream_id, version), player.player_id, stream_id, version, event.timestamp, event.spin)
 
-    def replay_spin(self: SpinLedger, spin: SpinRecord) -> SpinReplay:
+    def replay_spin(self, spin: SpinRecord) -> SpinReplay:
         """The spin played again by the game version that played it, from its reel stops and the state before."""
         record = spin.record
         game = GAME_VERSIONS.get((record["game_code"], record["game_version"]))
@@ -44,7 +48,7 @@ class ComplianceUseCases:
         replayed = replay_spin(game, record, block_before)
         return SpinReplay(spin, replayed.recomputed, replayed.mismatches)
 
-    def game_history(self: SpinLedger, player_id: str, up_to_version: int | None, rounds: int) -> tuple[list[GameRound], int | None]:
+    def game_history(self, player_id: str, up_to_version: int | None, rounds: int) -> tuple[list[GameRound], int | None]:
         """A player's last ``rounds`` games, newest first, from the end of the stream (or from ``up_to_version``
         down), and the version to read on from for older ones (``None`` when there are none)."""
         stream_id = Player.stream_id(player_id)
@@ -64,7 +68,7 @@ class ComplianceUseCases:
             games[-1].append(event)
         return [self._round(g) for g in games], None
 
-    def _spins_backwards(self: SpinLedger, stream_id: UUID, up_to_version: int | None) -> Iterator[Any]:
+    def _spins_backwards(self, stream_id: UUID, up_to_version: int | None) -> Iterator[Any]:
         upper = up_to_version
         while True:
             events = list(self.events.get(stream_id, lte=upper, desc=True, limit=HISTORY_READ))
@@ -75,7 +79,7 @@ class ComplianceUseCases:
                 return
             upper = events[-1].originator_version - 1
 
-    def _round(self: SpinLedger, newest_first: list[Any]) -> GameRound:
+    def _round(self, newest_first: list[Any]) -> GameRound:
         events = newest_first[::-1]
         first, last = events[0].spin, events[-1].spin
         block_id = (first.get("bonus_data") or {}).get("block_id") or first.get("block_id")

@@ -1,4 +1,4 @@
-"""The spin protocol's use cases on the in-memory store: cash, award and bonus spins, and their refusals."""
+"""The spin protocol's use cases on PostgreSQL: cash, award and bonus spins, and their refusals."""
 
 from dataclasses import replace
 from datetime import date, timedelta
@@ -26,7 +26,7 @@ from domain.errors import (
     PlayerSelfExcluded,
     ValidationFailed,
 )
-from domain.ledger import SpinLedger
+from app.bootstrap import build_ledger
 from domain.requests import FundsRequest, PlayerProfile
 from domain.slot.crystal_forge import CRYSTAL_FORGE as GAME
 from domain.slot.evaluation import evaluate
@@ -39,8 +39,10 @@ def stops():
 
 
 @pytest.fixture
-def ledger(clock, stops):
-    return SpinLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, random_bytes=stops)
+def ledger(database_url, clock, stops):
+    ledger = build_ledger(database_url, clock, stops)
+    yield ledger
+    ledger.close()
 
 
 def funded_player(ledger, amount="100.00", profile=None):
@@ -270,7 +272,7 @@ def test_every_settled_spin_reevaluates_from_its_stops_to_the_same_wins_and_the_
 
 def test_a_group_settles_one_spin_per_player_refuses_another_and_replays_a_copy(ledger, stops):
     from domain.errors import SpinInProgress
-    from domain.game_use_cases import SpinJob
+    from domain.use_cases.spins import SpinJob
     from domain.results import SpinOutcome
 
     alice, bob = funded_player(ledger), funded_player(ledger)
@@ -281,7 +283,7 @@ def test_a_group_settles_one_spin_per_player_refuses_another_and_replays_a_copy(
         SpinJob(GAME, first, False, NO_SCATTER),  # a copy of alice's first: the same spin
         SpinJob(GAME, spin_command(bob), False, NO_SCATTER),
     ]
-    settled, refused, copy, other = ledger._settle_group(jobs)
+    settled, refused, copy, other = ledger.spins.settle_group(jobs)
     assert isinstance(settled, SpinOutcome) and not settled.replayed
     assert isinstance(refused, SpinInProgress) and refused.retry_after_ms == 2000
     assert isinstance(copy, SpinOutcome) and copy.replayed and copy.spin == settled.spin
@@ -290,11 +292,11 @@ def test_a_group_settles_one_spin_per_player_refuses_another_and_replays_a_copy(
 
 
 def test_a_refused_spin_in_a_group_does_not_hold_up_the_players_next_one(ledger):
-    from domain.game_use_cases import SpinJob
+    from domain.use_cases.spins import SpinJob
     from domain.results import SpinOutcome
 
     player_id = funded_player(ledger, "1.00")
-    refused, settled = ledger._settle_group([
+    refused, settled = ledger.spins.settle_group([
         SpinJob(GAME, spin_command(player_id, "2.00"), False, NO_SCATTER),  # more than the balance
         SpinJob(GAME, spin_command(player_id, "1.00"), False, NO_SCATTER),
     ])

@@ -1,0 +1,320 @@
+"""The spinledger Application: every use case of the award service, one method each.
+
+Players, promotions and awards are decided here; spins, the wallet, compliance's reads, the reconciliation's
+record and award expiry are collaborators (``domain.use_cases``) built here and handed what they need.
+
+The ports are filled at construction: the clock, the randomness, a cache of states last seen, and
+``batching``, which turns a group method (``record_awards``, ``Spins.settle_group``) into what one request
+submits to (the infrastructure groups requests that arrive together; by default each request is its own group).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.utils import get_topic
+
+from domain.award import ACTIVE, Award
+from domain.award_decision import AwardResult, decide_awards, group_stream_ids
+from domain.clock import Clock, RandomBytes
+from domain.errors import (
+    AwardNotFound,
+    ConcurrentModification,
+    DomainError,
+    ExpiredPromotion,
+    PlayerNotFound,
+    PromotionNotFound,
+    ValidationFailed,
+)
+from domain.paging import Page, page_of
+from domain.player import SELF_EXCLUSION_MONTHS, Player
+from domain.promotion import Promotion, PromotionTerms
+from domain.requests import AwardRequest, FundsRequest, PlayerProfile, SpinCommand
+from domain.results import (
+    AwardOutcome, AwardStatus, FundsOutcome, GameRound, GameState, PlayerSummary, PromotionSummary, SelfExclusion, SpinOutcome,
+    SpinRecord, SpinReplay,
+)
+from domain.slot.definition import SlotGame
+from domain.streams import NoCache, StreamStore, StateCache, Streams, retrying
+from domain.use_cases.compliance import Compliance
+from domain.use_cases.expiry import Expiry
+from domain.use_cases.reconciliations import Reconciliations
+from domain.use_cases.spins import SpinJob, SpinResult, Spins
+from domain.use_cases.wallet import Wallet
+from domain.windows import add_months
+
+T = TypeVar("T")
+R = TypeVar("R")
+RESERVATION_TOPIC = get_topic(Promotion.BudgetReserved)
+# A group whose streams another writer appended to first is decided again at once on what is recorded: each
+# failure means another writer's group got in, so a group under contention waits for others, never for nothing.
+AWARD_ATTEMPTS = 32
+
+
+class Batch(Protocol[T, R]):
+    """Takes one request's items and returns their results, in order, once their group is recorded."""
+
+    def submit(self, items: Sequence[T]) -> list[R]: ...
+
+    def close(self) -> None: ...
+
+
+Batching = Callable[[Callable[[Sequence[Any]], list[Any]]], Batch[Any, Any]]
+
+
+class EachAlone(Generic[T, R]):
+    """The batching of no grouping: each request's items are one group."""
+
+    def __init__(self, process: Callable[[Sequence[T]], list[R]]):
+        self.submit = process
+
+    def close(self) -> None:
+        pass
+
+
+class SpinLedger(Application[UUID]):
+    name = "SpinLedger"
+    is_snapshotting_enabled = True  # snapshots are taken by ``Streams``, when a stream crosses its interval
+    SNAPSHOT_INTERVALS: dict[type, int] = {Promotion: 25, Player: 50}
+    CACHED_TYPES = (Promotion, Player)
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, clock: Clock, random_bytes: RandomBytes,
+        cache: StateCache | None = None, batching: Batching = EachAlone,
+    ) -> None:
+        super().__init__(env)
+        if not isinstance(self.recorder, StreamStore):
+            raise TypeError("the event store must read many streams at once and append on claims (app.eventstore.SpinledgerRecorder)")
+        self.clock = clock
+        self.random_bytes = random_bytes
+        self.streams = Streams(
+            self.recorder, self.mapper, self.save, self.snapshots, self.SNAPSHOT_INTERVALS, cache or NoCache(), self.CACHED_TYPES,
+        )
+        self.spins = Spins(self.streams, clock, random_bytes)
+        self.wallet = Wallet(self.streams, clock)
+        self.compliance = Compliance(self.events, self.repository)
+        self.reconciliations = Reconciliations(self.streams, clock)
+        self.expiry = Expiry(self.streams, clock)
+        self._award_groups: Batch[AwardRequest, AwardResult] = batching(self.record_awards)
+        self._spin_groups: Batch[SpinJob, SpinResult] = batching(self.spins.settle_group)
+
+    # -- players ---------------------------------------------------------------------------------
+
+    def register_player(self, player_id: str, profile: PlayerProfile) -> tuple[PlayerSummary, bool]:
+        if profile.birth_date > self.clock.now().date():
+            raise ValidationFailed("birth_date is in the future", field="birth_date")
+
+        def attempt() -> tuple[PlayerSummary, bool]:
+            now = self.clock.now()
+            player = self._load_one(Player.stream_id(player_id))
+            if player is None:
+                player = Player.register(player_id, profile.region, profile.birth_date, profile.currency, now)
+                self.streams.save(player)
+                return self._player_summary(player), True
+            if player.profile_differs(profile.region, profile.birth_date, profile.currency):
+                if profile.currency != player.currency and player.balance != 0:
+                    raise ValidationFailed("currency cannot change while the balance is not zero", field="currency")
+                player.update_profile(profile.region, profile.birth_date.isoformat(), profile.currency, timestamp=now)
+                self.streams.save(player)
+            return self._player_summary(player), False
+
+        return retrying(attempt)
+
+    def get_player(self, player_id: str) -> PlayerSummary:
+        return self._player_summary(self._get_player(player_id))
+
+    def start_self_exclusion(self, player_id: str, period: str) -> SelfExclusion:
+        months = SELF_EXCLUSION_MONTHS.get(period)
+        if months is None:
+            raise ValidationFailed(f"period must be one of {', '.join(SELF_EXCLUSION_MONTHS)}", field="period")
+
+        def attempt() -> SelfExclusion:
+            now = self.clock.now()
+            player = self._get_player(player_id)
+            open_awards = self.streams.load(UUID(award_id) for award_id in player.open_awards)
+            cancelled = [award for award in open_awards.values() if award.status_at(now) == ACTIVE]
+            for award in cancelled:
+                award.cancel("self-exclusion", now)
+            cancelled_ids = [str(award.id) for award in cancelled]
+            player.start_self_exclusion(period, add_months(now, months), cancelled_ids, timestamp=now)
+            self.streams.save(player, *cancelled)
+            return SelfExclusion(player.player_id, player.self_excluded_until, cancelled_ids)
+
+        return retrying(attempt)
+
+    # -- promotions ------------------------------------------------------------------------------
+
+    def define_promotion(self, promo_id: str, terms: PromotionTerms) -> tuple[PromotionSummary, bool]:
+        def attempt() -> tuple[PromotionSummary, bool]:
+            now = self.clock.now()
+            promo = self._load_one(Promotion.stream_id(promo_id))
+            if promo is None:
+                promo = Promotion.define(promo_id, terms, now)
+                self.streams.save(promo)
+                return PromotionSummary.of(promo), True
+            if promo.ended_at is not None:
+                raise ExpiredPromotion("promotion has been ended and can no longer change", field="promo_id")
+            if promo.terms != terms:
+                promo.update(terms.as_dict(), timestamp=now)
+                self.streams.save(promo)
+            return PromotionSummary.of(promo), False
+
+        return retrying(attempt)
+
+    def end_promotion(self, promo_id: str, reason: str) -> PromotionSummary:
+        def attempt() -> PromotionSummary:
+            promo = self._get_promotion(promo_id)
+            if promo.ended_at is None:
+                promo.end(reason, timestamp=self.clock.now())
+                self.streams.save(promo)
+            return PromotionSummary.of(promo)
+
+        return retrying(attempt)
+
+    def get_promotion(self, promo_id: str) -> PromotionSummary:
+        return PromotionSummary.of(self._get_promotion(promo_id))
+
+    # -- awards ----------------------------------------------------------------------------------
+
+    def award_free_spins(self, request: AwardRequest) -> AwardOutcome:
+        (result,) = self.award_batch([request])
+        if isinstance(result, DomainError):
+            raise result
+        return result
+
+    def award_batch(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
+        """Grants each request or says why not, in order; all grants are recorded in one transaction."""
+        if not requests:
+            return []
+        return self._award_groups.submit(requests)
+
+    def record_awards(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
+        """Decides a group of award requests and records its grants, in one round trip when nothing moved.
+
+        The group is decided on the states last seen (the awards taken as new), out of any lock; the append
+        checks, under the events table's lock, what the decision assumed: that no award of the group is recorded
+        and no player of it moved (the unique stream versions), and that its promotions recorded nothing since
+        but others' reservations within the budget this group leaves (the claims). If something moved, nothing is
+        appended, and the group is decided again on the states as recorded now (as it is after an append that
+        failed on the database: a lock not granted in time, a lost connection).
+        """
+        award_ids, other_ids = group_stream_ids(requests)
+        states = self.streams.assume(other_ids, new=award_ids)
+        for _ in range(AWARD_ATTEMPTS):
+            decision = decide_awards(requests, states, self.clock.now())
+            if not decision.awards:
+                return decision.results
+            try:
+                if self.streams.append_claiming(decision.changed, decision.claims, RESERVATION_TOPIC):
+                    return decision.results
+            except (IntegrityError, OperationalError, InterfaceError):
+                pass  # a stream moved; or the append failed on the database (recorded or not: the read says which)
+            states = self.streams.load([*award_ids, *other_ids])
+        raise ConcurrentModification("the records changed under this request repeatedly; retry it")
+
+    def get_award(self, award_id: UUID) -> AwardStatus:
+        return AwardStatus.of(self._get_award(award_id), self.clock.now())
+
+    def list_player_awards(self, player_id: str, after: str | None, limit: int) -> Page[AwardStatus]:
+        player = self._get_player(player_id)
+        page_ids, next_cursor, has_more = page_of(player.award_ids[::-1], after, limit)
+        awards = self.streams.load(UUID(award_id) for award_id in page_ids)
+        now = self.clock.now()
+        data = [AwardStatus.of(awards[UUID(award_id)], now) for award_id in page_ids]
+        return Page(data=data, next_cursor=next_cursor, has_more=has_more)
+
+    def cancel_award(self, award_id: UUID, reason: str) -> AwardStatus:
+        def attempt() -> AwardStatus:
+            now = self.clock.now()
+            award = self._get_award(award_id)
+            award.cancel(reason, now)
+            self.streams.save(award)
+            return AwardStatus.of(award, now)
+
+        return retrying(attempt)
+
+    # -- the game, the wallet, compliance, reconciliation, expiry: the collaborators' use cases ------------
+
+    def spin(self, game: SlotGame, command: SpinCommand) -> SpinOutcome:
+        """A base-game spin: cash at ``command.bet``, or one free spin of ``command.award_id``."""
+        return self._settle(self.spins.job(game, command, bonus=False))
+
+    def bonus_spin(self, game: SlotGame, command: SpinCommand) -> SpinOutcome:
+        """The next spin of the player's free-spins block ``command.block_id``."""
+        return self._settle(self.spins.job(game, command, bonus=True))
+
+    def _settle(self, job: SpinJob) -> SpinOutcome:
+        (result,) = self._spin_groups.submit([job])
+        if isinstance(result, DomainError):
+            raise result
+        return result
+
+    def admit_player(self, game: SlotGame, player_id: str) -> None:
+        self.spins.admit_player(game, player_id)
+
+    def game_state(self, game: SlotGame, player_id: str) -> GameState:
+        return self.spins.game_state(game, player_id)
+
+    def move_funds(self, request: FundsRequest) -> FundsOutcome:
+        return self.wallet.move_funds(request)
+
+    def spin_record(self, spin_id: str, stream_id: UUID, version: int) -> SpinRecord:
+        return self.compliance.spin_record(spin_id, stream_id, version)
+
+    def replay_spin(self, spin: SpinRecord) -> SpinReplay:
+        return self.compliance.replay_spin(spin)
+
+    def game_history(self, player_id: str, up_to_version: int | None, rounds: int) -> tuple[list[GameRound], int | None]:
+        return self.compliance.game_history(player_id, up_to_version, rounds)
+
+    def record_reconciliation(self, run_id: UUID, report: dict[str, Any], alerts: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.reconciliations.record_reconciliation(run_id, report, alerts)
+
+    def get_reconciliation(self, run_id: UUID) -> dict[str, Any]:
+        return self.reconciliations.get_reconciliation(run_id)
+
+    def list_reconciliations(self, after: str | None, limit: int) -> Page[dict[str, Any]]:
+        return self.reconciliations.list_reconciliations(after, limit)
+
+    def expire_awards(self, award_ids: Iterable[UUID], notice: timedelta | None = None) -> tuple[int, int]:
+        return self.expiry.expire_awards(award_ids, notice)
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _load_one(self, aggregate_id: UUID) -> Any:
+        return self.streams.load([aggregate_id]).get(aggregate_id)
+
+    def _get_player(self, player_id: str) -> Player:
+        player = self._load_one(Player.stream_id(player_id))
+        if player is None:
+            raise PlayerNotFound(f"no player {player_id!r}", field="player_id")
+        return player
+
+    def _get_promotion(self, promo_id: str) -> Promotion:
+        promo = self._load_one(Promotion.stream_id(promo_id))
+        if promo is None:
+            raise PromotionNotFound(f"no promotion {promo_id!r}", field="promo_id")
+        return promo
+
+    def _get_award(self, award_id: UUID) -> Award:
+        award = self._load_one(award_id)
+        if not isinstance(award, Award):
+            raise AwardNotFound(f"no award {award_id}", field="award_id")
+        return award
+
+    def _player_summary(self, player: Player) -> PlayerSummary:
+        now = self.clock.now()
+        open_awards = self.streams.load(UUID(award_id) for award_id in player.open_awards)
+        statuses = sorted((AwardStatus.of(award, now) for award in open_awards.values()), key=lambda s: s.issued_at)
+        return PlayerSummary.of(player, [s for s in statuses if s.status == ACTIVE])
+
+    def close(self) -> None:
+        if self.closing.is_set():  # closed already (explicitly, before the finaliser calls this again)
+            return
+        self._award_groups.close()
+        self._spin_groups.close()
+        super().close()
