@@ -91,20 +91,20 @@ def assert_within_limits(states: dict[UUID, Any], limits: dict[str, Any]) -> Non
 def test_budget_caps_and_idempotency_hold_however_requests_are_grouped(world, asked, cuts):
     states, limits = world
     answers: dict[str, AwardOutcome] = {}
-    first_asked: dict[str, Any] = {}
+    granted_for: dict[str, Any] = {}  # the request each key's award was granted for
     for group in groups_of(asked, cuts):
         decision = decide_awards(group, own_copy(states), T0)
         commit(states, decision)
         for request, result in zip(group, decision.results):
             key = request.idempotency_key
-            first = first_asked.setdefault(key, request)
             if isinstance(result, AwardOutcome) and key in answers:
                 assert result.replayed and result.receipt == answers[key].receipt
+                assert granted_for[key].fingerprint() == request.fingerprint()
             elif isinstance(result, AwardOutcome):
                 assert not result.replayed
-                answers[key] = result
-            if isinstance(result, IdempotencyKeyReused):
-                assert first.fingerprint() != request.fingerprint() and key in answers
+                answers[key], granted_for[key] = result, request
+            if isinstance(result, IdempotencyKeyReused):  # only a key already granted, for another request
+                assert key in answers and granted_for[key].fingerprint() != request.fingerprint()
             if isinstance(result, BudgetExhausted):
                 promo = states[Promotion.stream_id(request.promo_id)]
                 assert promo.budget_left < request.award_value  # refused only when it truly did not fit
