@@ -9,7 +9,7 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from psycopg.rows import dict_row
 
-from app import audit
+from app import audit_log as audit
 from app.audit_log import AuditLog, AuditRecord
 from app.audit_capture import NO_BODY, CapturedBody, capture_body
 from tests.support import unique
