@@ -16,6 +16,7 @@ from app.errors import register_error_handlers
 from app.eventstore import open_ledger, schema_lock
 from app.http import install_request_hooks
 from app.metrics import install_metrics_hooks
+from app.schema import upgrade
 from app.schemas.common import ErrorEnvelopeSchema
 from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictInteger, Text
 from app.services import Services, SystemClock
@@ -44,6 +45,8 @@ def create_app(
 ) -> Flask:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
+    if settings.database_url:
+        upgrade(settings.database_url)  # every store's tables, before anything uses them
     if ledger is None:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL and sets it)")

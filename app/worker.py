@@ -4,7 +4,6 @@ reconciliation, the daily audit log purge) in one process."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from datetime import timedelta
@@ -14,7 +13,8 @@ from eventsourcing.postgres import PostgresDatastore
 from app import create_app
 from app.config import Settings
 from app.database import eventsourcing_env
-from app.eventstore import open_ledger, schema_lock
+from app.eventstore import schema_lock
+from app.schema import upgrade
 from app.scheduler import make_scheduler
 from app.services import SystemClock
 from projections.catalogue import PROJECTIONS, build
@@ -39,7 +39,7 @@ def run_worker(settings: Settings) -> int:
     """Runs until SIGTERM or SIGINT, then lets each projection finish its batch."""
     if not settings.database_url:
         raise SystemExit("spinledger worker: DATABASE_URL is not set")
-    open_ledger(settings.database_url, SystemClock(), os.urandom).close()  # the event store's tables, if new
+    upgrade(settings.database_url)
     datastore = datastore_for(settings.database_url)
     with schema_lock(settings.database_url):
         projections = [build(datastore, name) for name in PROJECTIONS]
