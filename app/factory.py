@@ -70,8 +70,6 @@ def create_app(
     webhooks = WebhookStore(ledger.recorder.datastore)
     if settings.database_url:
         with schema_lock(settings.database_url):
-            sessions.create_table()
-            audit.create_table()
             webhooks.create_tables()
             for name in PROJECTIONS:  # the views' tables, so reads never meet a missing one (the worker fills them)
                 build(ledger.recorder.datastore, name)
