@@ -13,7 +13,7 @@ from app.audit_log import AuditLog
 from app.auth import API_KEY_SCHEME, SESSION_SCHEME, Keyring
 from app.config import Settings
 from app.errors import register_error_handlers
-from app.eventstore import open_ledger, schema_lock
+from app.eventstore import open_ledger
 from app.http import install_request_hooks
 from app.metrics import install_metrics_hooks
 from app.schema import upgrade
@@ -22,7 +22,6 @@ from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictIntege
 from app.services import Services, SystemClock
 from app.sessions import SessionStore
 from app.webhooks.store import WebhookStore
-from projections.catalogue import PROJECTIONS, build
 from projections.queries import ReadModels
 from domain.clock import Clock, RandomBytes
 from domain.ledger import SpinLedger
@@ -68,11 +67,6 @@ def create_app(
     sessions = SessionStore(ledger.recorder.datastore)
     audit = AuditLog(ledger.recorder.datastore)
     webhooks = WebhookStore(ledger.recorder.datastore)
-    if settings.database_url:
-        with schema_lock(settings.database_url):
-            webhooks.create_tables()
-            for name in PROJECTIONS:  # the views' tables, so reads never meet a missing one (the worker fills them)
-                build(ledger.recorder.datastore, name)
     app.extensions["spinledger"] = Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger,
         random_bytes=random_bytes, sessions=sessions, read_models=ReadModels(ledger.recorder.datastore),

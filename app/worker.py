@@ -13,7 +13,6 @@ from eventsourcing.postgres import PostgresDatastore
 from app import create_app
 from app.config import Settings
 from app.database import eventsourcing_env
-from app.eventstore import schema_lock
 from app.schema import upgrade
 from app.scheduler import make_scheduler
 from app.services import SystemClock
@@ -41,10 +40,8 @@ def run_worker(settings: Settings) -> int:
         raise SystemExit("spinledger worker: DATABASE_URL is not set")
     upgrade(settings.database_url)
     datastore = datastore_for(settings.database_url)
-    with schema_lock(settings.database_url):
-        projections = [build(datastore, name) for name in PROJECTIONS]
-        outbox = OutboxProjection(OutboxView(datastore, now=SystemClock().now))
-        outbox.view.create_table()
+    projections = [build(datastore, name) for name in PROJECTIONS]
+    outbox = OutboxProjection(OutboxView(datastore, now=SystemClock().now))
     # The webhook outbox follows the store like a projection, and its sender delivers it, in this process:
     # never in the request path of an award or a spin.
     worker = ProjectionWorker(datastore, [*projections, outbox], poll_seconds=settings.projection_poll_seconds)
