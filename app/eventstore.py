@@ -20,8 +20,6 @@ from domain.ledger import BudgetClaim, SpinLedger
 
 T = TypeVar("T")
 
-# Serialises schema creation when several processes start at once.
-SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
 # Serialises the reservation of spins on promotions' budgets across server processes.
 APPEND_LOCK_KEY = 0x41574152  # "AWAR"
 # How long a write waits for a table or advisory lock before it fails (and the client retries).
@@ -71,88 +69,6 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
             "SELECT * FROM {schema}.{function}(%b::bigint, %b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
             " %b::uuid[], %b::bigint[], %b::bigint[], %b::text)"
         ).format(schema=schema, function=append_reserving_function).as_bytes()
-        append_body = sql.SQL(
-            "  SET LOCAL lock_timeout = '{timeout}s';"
-            # Notification ids become visible in commit order only if writers take turns (see the library).
-            "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
-            "  NOTIFY {channel};"
-            "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
-            "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.notification_id;"
-        ).format(
-            schema=schema, events=events, timeout=sql.Literal(self.datastore.lock_timeout),
-            channel=sql.Identifier(self.channel_name),
-        )
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(ids uuid[], versions bigint[], topics text[], states bytea[])"
-                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$ BEGIN {body} END $$"
-            ).format(schema=schema, function=append_function, body=append_body)
-        )
-        # The lock is a session's advisory lock, let go of inside the append, before that statement commits. So
-        # the next holder, once it has the lock, waits for that commit (a ROW SHARE lock on the events table
-        # conflicts with the appender's EXCLUSIVE one, and with nothing else) before it reads.
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(lock_key bigint, ids uuid[], after_versions bigint[])"
-                " RETURNS TABLE (originator_id uuid, originator_version bigint, topic text, state bytea, kind integer)"
-                " LANGUAGE plpgsql SET lock_timeout = {timeout} AS $$"
-                " #variable_conflict use_column\n"
-                " BEGIN"
-                "  PERFORM pg_advisory_lock(lock_key);"
-                "  LOCK TABLE {schema}.{events} IN ROW SHARE MODE;"
-                "  RETURN QUERY {read};"
-                " END $$"
-            ).format(
-                schema=schema, function=lock_and_read_function, events=events,
-                timeout=sql.Literal(f"{self.datastore.lock_timeout}s"),
-                read=read.format(ids=sql.SQL("ids"), after=sql.SQL("after_versions"), **tables),
-            )
-        )
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}("
-                "ids uuid[], versions bigint[], topics text[], states bytea[], lock_key bigint)"
-                " RETURNS TABLE (notification_id bigint) LANGUAGE plpgsql AS $$ BEGIN {body}"
-                "  PERFORM pg_advisory_unlock(lock_key);"
-                " END $$"
-            ).format(schema=schema, function=append_and_unlock_function, body=append_body)
-        )
-
-        # An award group's append without the award lock (see ``append_reserving``). It takes the advisory lock
-        # shared, for its transaction: never while a group holds it, so a group under the lock still reads and
-        # appends with no other award group in between.
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(lock_key bigint, ids uuid[], versions bigint[], topics text[],"
-                " states bytea[], claimed uuid[], read_versions bigint[], rooms bigint[], reservation_topic text)"
-                " RETURNS TABLE (originator_id uuid, originator_version bigint) LANGUAGE plpgsql AS $$"
-                " DECLARE others_changes bigint; others_spins bigint; latest bigint;"
-                " BEGIN"
-                "  SET LOCAL lock_timeout = '{timeout}s';"
-                "  PERFORM pg_advisory_xact_lock_shared(lock_key);"
-                "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
-                "  FOR i IN 1 .. coalesce(cardinality(claimed), 0) LOOP"
-                "   SELECT count(*) FILTER (WHERE e.topic <> reservation_topic),"
-                "    coalesce(sum((convert_from(e.state, 'UTF8')::jsonb ->> 'spins')::bigint) FILTER (WHERE e.topic = reservation_topic), 0),"
-                "    max(e.originator_version)"
-                "    INTO others_changes, others_spins, latest"
-                "    FROM {schema}.{events} e WHERE e.originator_id = claimed[i] AND e.originator_version > read_versions[i];"
-                "   IF others_changes > 0 OR others_spins > rooms[i] THEN RETURN; END IF;"  # nothing appended
-                "   IF latest IS NOT NULL THEN"  # the reservation goes after the others'
-                "    FOR j IN 1 .. cardinality(ids) LOOP"
-                "     IF ids[j] = claimed[i] THEN versions[j] := versions[j] + latest - read_versions[i]; END IF;"
-                "    END LOOP;"
-                "   END IF;"
-                "  END LOOP;"
-                "  NOTIFY {channel};"
-                "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
-                "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING t.originator_id, t.originator_version;"
-                " END $$"
-            ).format(
-                schema=schema, function=append_reserving_function, events=events,
-                timeout=sql.Literal(self.datastore.lock_timeout), channel=sql.Identifier(self.channel_name),
-            )
-        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -302,27 +218,15 @@ def ledger_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[
         # and the library's retry (and ours, for read_streams) takes a fresh one.
         "POSTGRES_PRE_PING": "n",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
-        "CREATE_TABLE": "y",
+        "CREATE_TABLE": "n",  # the tables and functions are the schema migrations' (app/schema)
     }
-
-
-@contextmanager
-def schema_lock(database_url: str) -> Iterator[None]:
-    """Held while tables are created, so concurrent starts don't race on ``CREATE ... IF NOT EXISTS``."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK_KEY])
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
 
 
 def open_ledger(
     database_url: str, clock: Clock, random_bytes: RandomBytes, *, pool_size: int = 8, max_overflow: int = 8
 ) -> SpinLedger:
-    with schema_lock(database_url):
-        env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
-        ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes)
+    env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
+    ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes)
     ledger.append_lock = functools.partial(ledger.recorder.locked_append, APPEND_LOCK_KEY)
     if ledger.mapper.compressor is None and ledger.mapper.cipher is None:  # the claims are checked on the JSON
         ledger.append_reserving = functools.partial(ledger.recorder.append_reserving, APPEND_LOCK_KEY)

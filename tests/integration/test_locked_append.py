@@ -13,27 +13,29 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresAggregateRecorder
 
 from app.eventstore import APPEND_LOCK_KEY, LOCK_TIMEOUT_SECONDS, SpinledgerRecorder, open_ledger
 from domain.errors import BudgetExhausted
 from domain.ledger import BudgetClaim
 from domain.promotion import Promotion
 from domain.results import AwardOutcome
-from tests.support import adult, award_request, terms, unique
+from tests.support import adult, award_request, scratch_database, terms, unique
 
 KEY = 0x7E57  # not the service's own key: these tests hold and drop it at will
 
 
+@pytest.fixture(scope="module")
+def database_url(server_url):
+    """A database of this module's own: its tests append events that are not the domain's and hold the events
+    table's lock, which the other tests' projections and reconciliations would meet."""
+    with scratch_database(server_url, "spinledger_lock_test") as url:
+        yield url
+
+
 @pytest.fixture
 def recorder(ledger):
-    """The service's recorder on tables of its own: these tests' events are not the domain's, and the
-    other tests' projections and reconciliations read every event of the service's tables."""
-    datastore, name = ledger.recorder.datastore, unique("lock_test").replace("-", "_")
-    PostgresAggregateRecorder(datastore, events_table_name=f"{name}_snapshots").create_table()
-    own = SpinledgerRecorder(datastore, events_table_name=f"{name}_events")
-    own.create_table()
-    return own
+    """The service's recorder, on this module's database."""
+    return ledger.recorder
 
 
 def event(stream: UUID, version: int) -> StoredEvent:
