@@ -28,62 +28,9 @@ from domain.paging import Page
 
 logger = logging.getLogger(__name__)
 
-TABLE = """
-CREATE TABLE IF NOT EXISTS audit_requests (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at timestamptz NOT NULL,
-    method text NOT NULL,
-    route text NOT NULL,
-    path text NOT NULL,
-    status smallint NOT NULL,
-    key_name text,
-    session_id text,
-    idempotency_key text,
-    request_id text NOT NULL,
-    player_ids text[] NOT NULL,
-    latency_ms numeric(12, 3) NOT NULL,
-    request_body jsonb,
-    request_text text,
-    request_bytes integer NOT NULL,
-    request_truncated boolean NOT NULL,
-    response_body jsonb,
-    response_text text,
-    response_bytes integer NOT NULL,
-    response_truncated boolean NOT NULL,
-    bodies_purged_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS audit_requests_at ON audit_requests (at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS audit_requests_route ON audit_requests (route, at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS audit_requests_key_name ON audit_requests (key_name, at DESC, id DESC) WHERE key_name IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_requests_players ON audit_requests USING gin (player_ids);
-CREATE INDEX IF NOT EXISTS audit_requests_bodies_kept ON audit_requests (at) WHERE bodies_purged_at IS NULL;
-"""
-# The columns a row is written with, the keys ``_row`` gives them.
-COLUMNS = (
-    "at", "method", "route", "path", "status", "key_name", "session_id", "idempotency_key", "request_id",
-    "player_ids", "latency_ms", "request_body", "request_text", "request_bytes", "request_truncated",
-    "response_body", "response_text", "response_bytes", "response_truncated",
-)
 DOCUMENT_COLUMNS = ("request_body", "response_body")
-# A group's rows, as one JSON array, in one statement and its own transaction. The rows record what was
-# asked; the events, committed durably, record what happened. Not waiting for the disk here spares every
-# audited call a second flush of the log (its caller waits for this commit): a crash of this process loses no
-# row, and only a crash of the database server itself could take back the last fraction of a second of them.
-# (``set_config(..., true)`` lasts until the statement's transaction has committed, as long as the function
-# has no SET clause of its own.) A body is taken as the JSON value it is (a body of ``null`` is the JSONB
-# ``null``); a row without the key has no JSON body. The rows are turned into JSONB once, after the ``json``
-# parameter's own check of the text: worked on as ``json``, a row's text was parsed again by every function and
-# operator applied to it (about six times in all), which made up a fifth of the statement's time in the
-# database (a call of four award rows, alone: 0.21 ms, now 0.16).
-APPEND_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION audit_requests_append(rows json) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    INSERT INTO audit_requests ({', '.join(COLUMNS)})
-    SELECT {', '.join(f"e -> '{c}'" if c in DOCUMENT_COLUMNS else f"r.{c}" for c in COLUMNS)}
-    FROM jsonb_array_elements(rows::jsonb) AS e, jsonb_populate_record(NULL::audit_requests, e) AS r;
-END $$
-"""
+# A group's rows, as one JSON array, in one statement and its own transaction, which does not wait for the disk:
+# the function and why it is written as it is are in the schema migrations (app/schema/migrations).
 APPEND = "SELECT audit_requests_append(%s::json)"
 REFUSED = (psycopg.DataError, orjson.JSONEncodeError)  # what a row holds, not the database's state, is at fault
 STATEMENT_BYTES = 16 * 1024 * 1024  # a group's rows go in statements of about this much, at most
@@ -205,11 +152,6 @@ class AuditLog:
         # caller still waiting for its own row to be committed: under load the log costs a few statements a
         # second, not one per call.
         self._writes: GroupCommit[AuditRecord, Exception | None] = GroupCommit(self._write, max_items=500, committers=1)
-
-    def create_table(self) -> None:
-        with self._datastore.get_connection() as conn:
-            conn.execute(TABLE)
-            conn.execute(APPEND_FUNCTION)
 
     def record(self, entry: AuditRecord) -> None:
         """Returns once the row is committed; raises why it was not, if it was not."""

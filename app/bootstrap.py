@@ -11,15 +11,15 @@ from datetime import datetime, timezone
 from app.audit_log import AuditLog
 from app.auth import Keyring
 from app.config import Settings
-from app.eventstore import open_ledger, schema_lock
+from app.eventstore import open_ledger
 from app.group_commit import GroupCommit
+from app.schema import upgrade
 from app.services import Services
 from app.sessions import SessionStore
 from app.state_cache import StateCache
 from app.webhooks.store import WebhookStore
 from domain.application import SpinLedger
 from domain.clock import Clock, RandomBytes
-from projections.catalogue import PROJECTIONS, build
 from projections.queries import ReadModels
 
 # One committer per group commit: a group's round trips are paid once per group, and the requests that arrive
@@ -46,21 +46,16 @@ def build_ledger(
 
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None, random_bytes: RandomBytes = os.urandom) -> Services:
-    """Everything a process runs on, its tables made current."""
+    """Everything a process runs on, the database's schema made current first."""
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL and sets it)")
     clock = clock or SystemClock()
+    upgrade(settings.database_url)  # every store's tables, before anything uses them (under the schema's advisory lock)
     ledger = build_ledger(
         settings.database_url, clock, random_bytes, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow,
     )
     datastore = ledger.recorder.datastore
     sessions, audit, webhooks = SessionStore(datastore), AuditLog(datastore), WebhookStore(datastore)
-    with schema_lock(settings.database_url):
-        sessions.create_table()
-        audit.create_table()
-        webhooks.create_tables()
-        for name in PROJECTIONS:  # the views' tables, so reads never meet a missing one (the worker fills them)
-            build(datastore, name)
     return Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger, random_bytes=random_bytes,
         sessions=sessions, read_models=ReadModels(datastore), audit=audit, webhooks=webhooks,

@@ -1,5 +1,6 @@
 """The ``spinledger`` command: ``serve`` (gunicorn), ``worker`` (projections and scheduler), ``run``
-(development: both, on an embedded PostgreSQL), ``projections rebuild``, ``reconcile``, ``events export``, ``audit purge``, ``rtp``."""
+(development: both, on an embedded PostgreSQL), ``db upgrade``, ``db version``, ``projections rebuild``,
+``reconcile``, ``events export``, ``audit purge``, ``rtp``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app import gunicorn_hooks
 from app.audit_cli import add_audit_commands, audit_command
 from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
+from app.db_cli import add_db_commands, db_command
 from app.logs import configure_logging
 
 WSGI_TARGET = "app.wsgi:application"
@@ -280,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     rtp_parser.add_argument("--spins", type=positive_or_zero, default=10_000_000, help="Monte Carlo base spins (0: none; default 10,000,000)")
     rtp_parser.add_argument("--seed", type=int, default=None, help="seed of the Monte Carlo generator, to repeat a run")
     add_audit_commands(commands)
+    add_db_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "rtp":
         return rtp(args.spins, args.seed)
@@ -303,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_events(settings, args)
     if args.command == "audit":
         return audit_command(settings, args)
+    if args.command == "db":
+        return db_command(settings, args)
     return run(settings)
 
 

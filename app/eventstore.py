@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -20,8 +18,6 @@ from domain.award_decision import BudgetClaim
 from domain.streams import StateCache
 
 
-# Serialises schema creation when several processes start at once.
-SCHEMA_LOCK_KEY = 0x5350494E  # "SPIN"
 # How long a write waits for a table or advisory lock before it fails (and the client retries).
 LOCK_TIMEOUT_SECONDS = 5
 
@@ -57,43 +53,7 @@ class SpinledgerRecorder(PostgresApplicationRecorder):
         self._append_statement = sql.SQL(
             "SELECT * FROM {schema}.{function}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[], %b::bigint[], %b::bigint[], %b::text)"
         ).format(schema=schema, function=append_function).as_bytes()
-        # Every append, in one round trip. Under the events table's EXCLUSIVE lock (notification ids become visible
-        # in commit order only if writers take turns, see the library), each claimed promotion is checked: since
-        # its read it may have recorded only reservations, of no more than the claim's room, or nothing is appended
-        # and nothing is returned; the group's reservation goes after those. Any other stream that moved fails the
-        # insert on the unique (stream, version) index, as for any append.
-        self.sql_create_statements.append(
-            sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(ids uuid[], versions bigint[], topics text[], states bytea[],"
-                " claimed uuid[], read_versions bigint[], rooms bigint[], reservation_topic text)"
-                " RETURNS TABLE (originator_id uuid, originator_version bigint, notification_id bigint) LANGUAGE plpgsql AS $$"
-                " DECLARE others_changes bigint; others_spins bigint; latest bigint;"
-                " BEGIN"
-                "  SET LOCAL lock_timeout = '{timeout}s';"
-                "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
-                "  FOR i IN 1 .. coalesce(cardinality(claimed), 0) LOOP"
-                "   SELECT count(*) FILTER (WHERE e.topic <> reservation_topic),"
-                "    coalesce(sum((convert_from(e.state, 'UTF8')::jsonb ->> 'spins')::bigint) FILTER (WHERE e.topic = reservation_topic), 0),"
-                "    max(e.originator_version)"
-                "    INTO others_changes, others_spins, latest"
-                "    FROM {schema}.{events} e WHERE e.originator_id = claimed[i] AND e.originator_version > read_versions[i];"
-                "   IF others_changes > 0 OR others_spins > rooms[i] THEN RETURN; END IF;"
-                "   IF latest IS NOT NULL THEN"
-                "    FOR j IN 1 .. cardinality(ids) LOOP"
-                "     IF ids[j] = claimed[i] THEN versions[j] := versions[j] + latest - read_versions[i]; END IF;"
-                "    END LOOP;"
-                "   END IF;"
-                "  END LOOP;"
-                "  NOTIFY {channel};"
-                "  RETURN QUERY INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)"
-                "   SELECT * FROM unnest(ids, versions, topics, states)"
-                "   RETURNING t.originator_id, t.originator_version, t.notification_id;"
-                " END $$"
-            ).format(
-                schema=schema, function=append_function, events=events,
-                timeout=sql.Literal(self.datastore.lock_timeout), channel=sql.Identifier(self.channel_name),
-            )
-        )
+        # The function itself is defined by the schema migrations (app/schema/migrations/0002_one_append_function.sql).
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -152,28 +112,16 @@ def ledger_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[
         # and the library's retry (and ours, for read_streams) takes a fresh one.
         "POSTGRES_PRE_PING": "n",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
-        "CREATE_TABLE": "y",
+        "CREATE_TABLE": "n",  # the tables and functions are the schema migrations' (app/schema)
     }
-
-
-@contextmanager
-def schema_lock(database_url: str) -> Iterator[None]:
-    """Held while tables are created, so concurrent starts don't race on ``CREATE ... IF NOT EXISTS``."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK_KEY])
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
 
 
 def open_ledger(
     database_url: str, clock: Clock, random_bytes: RandomBytes, *, pool_size: int = 8, max_overflow: int = 8,
     cache: StateCache | None = None, batching: Batching = EachAlone,
 ) -> SpinLedger:
-    with schema_lock(database_url):
-        env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
-        ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes, cache=cache, batching=batching)
+    env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
+    ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes, cache=cache, batching=batching)
     if ledger.mapper.compressor is not None or ledger.mapper.cipher is not None:
         ledger.close()
         raise RuntimeError("the append checks budget claims on the events' JSON: compression and encryption are not supported")

@@ -23,15 +23,6 @@ from eventsourcing.postgres import PostgresDatastore
 from app.errors import ApiError
 from domain.clock import RandomBytes
 
-TABLE = """
-CREATE TABLE IF NOT EXISTS spinledger_sessions (
-    token_digest bytea PRIMARY KEY,
-    player_id text NOT NULL,
-    created_at timestamptz NOT NULL,
-    expires_at timestamptz NOT NULL
-);
-CREATE INDEX IF NOT EXISTS spinledger_sessions_expires_at ON spinledger_sessions (expires_at);
-"""
 KEEP_EXPIRED = timedelta(days=1)
 CACHE_SIZE = 100_000
 
@@ -52,10 +43,6 @@ class SessionStore:
         self._datastore = datastore
         self._resolved: OrderedDict[bytes, GameSession] = OrderedDict()
         self._lock = threading.Lock()
-
-    def create_table(self) -> None:
-        with self._datastore.get_connection() as conn:
-            conn.execute(TABLE)
 
     def open(self, player_id: str, now: datetime, ttl: timedelta, random_bytes: RandomBytes) -> tuple[str, datetime]:
         token = base64.urlsafe_b64encode(random_bytes(32)).rstrip(b"=").decode()

@@ -13,7 +13,6 @@ from eventsourcing.postgres import PostgresDatastore
 from app.bootstrap import bootstrap
 from app.config import Settings
 from app.database import eventsourcing_env
-from app.eventstore import schema_lock
 from app.scheduler import make_scheduler
 from projections.catalogue import PROJECTIONS, build
 from projections.webhook_outbox import OutboxProjection, OutboxView
@@ -39,10 +38,8 @@ def run_worker(settings: Settings) -> int:
         raise SystemExit("spinledger worker: DATABASE_URL is not set")
     services = bootstrap(settings)
     datastore = datastore_for(settings.database_url)
-    with schema_lock(settings.database_url):
-        projections = [build(datastore, name) for name in PROJECTIONS]
-        outbox = OutboxProjection(OutboxView(datastore, now=services.clock.now))
-        outbox.view.create_table()
+    projections = [build(datastore, name) for name in PROJECTIONS]
+    outbox = OutboxProjection(OutboxView(datastore, now=services.clock.now))
     # The webhook outbox follows the store like a projection, and its sender delivers it, in this process:
     # never in the request path of an award or a spin.
     worker = ProjectionWorker(datastore, [*projections, outbox], poll_seconds=settings.projection_poll_seconds)

@@ -103,55 +103,10 @@ def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]
     )
 
 
-AWARD_COLUMNS = """
-            award_id uuid PRIMARY KEY,
-            player_id text,
-            promo_id text,
-            game_code text,
-            spins_awarded integer,
-            spins_used integer NOT NULL DEFAULT 0,
-            spins_forfeited integer NOT NULL DEFAULT 0,
-            bet_per_spin numeric(18, 2),
-            currency text,
-            total_win numeric(18, 2) NOT NULL DEFAULT 0,
-            issued_at timestamptz,
-            expires_at timestamptz,
-            cancelled_at timestamptz,
-            expired_use_attempts integer NOT NULL DEFAULT 0,
-            version bigint NOT NULL DEFAULT 0,
-            issued_position bigint,
-            expiry_recorded_at timestamptz,
-            expiry_noticed_at timestamptz
-"""
-
-
-def award_columns_added(table: str) -> str:
-    """Adds the columns added to ``AWARD_COLUMNS`` since a table was first made (a rebuild fills them in).
-    Only when one is missing: an ALTER TABLE would otherwise wait, at every start, behind any long read."""
-    added = {"issued_position": "bigint", "expiry_recorded_at": "timestamptz", "expiry_noticed_at": "timestamptz"}
-    return "\n".join(f"""
-        DO $$ BEGIN
-            IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                           WHERE table_schema = current_schema() AND table_name = '{table}' AND column_name = '{column}') THEN
-                ALTER TABLE {table} ADD COLUMN {column} {kind};
-            END IF;
-        END $$;""" for column, kind in added.items())
-
-
 class AwardsView(View):
     name = "awards"
     tables = ("award_status",)
     indexes = ("award_status_player", "award_status_player_listed", "award_status_promo", "award_status_expiry_due")
-    ddl = """
-        CREATE TABLE IF NOT EXISTS {p}award_status (""" + AWARD_COLUMNS + """        );
-        """ + award_columns_added("{p}award_status")
-    query_indexes_ddl = """
-        CREATE INDEX IF NOT EXISTS {p}award_status_player ON {p}award_status (player_id, issued_at);
-        CREATE INDEX IF NOT EXISTS {p}award_status_player_listed ON {p}award_status (player_id, issued_position);
-        CREATE INDEX IF NOT EXISTS {p}award_status_promo ON {p}award_status (promo_id);
-        CREATE INDEX IF NOT EXISTS {p}award_status_expiry_due ON {p}award_status (expires_at)
-            WHERE cancelled_at IS NULL AND expiry_recorded_at IS NULL AND spins_used < spins_awarded
-    """
 
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
         write_awards(cursor, self.table("award_status"), fold_awards(events, positions))

@@ -11,7 +11,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from domain.player import Player
-from projections.awards import AWARD_COLUMNS, AWARD_EVENTS, award_columns_added, fold_awards, write_awards
+from projections.awards import AWARD_EVENTS, fold_awards, write_awards
 from projections.source import plain
 from projections.view import BatchProjection, View
 
@@ -22,19 +22,6 @@ class BonusView(View):
     name = "bonus"
     tables = ("bonus_blocks", "bonus_awards")
     indexes = ("bonus_blocks_player_id", "bonus_awards_player")
-    ddl = """
-        CREATE TABLE IF NOT EXISTS {p}bonus_blocks (
-            stream_id uuid PRIMARY KEY,
-            player_id text,
-            block jsonb,
-            version bigint NOT NULL DEFAULT 0
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS {p}bonus_blocks_player_id ON {p}bonus_blocks (player_id);
-        CREATE TABLE IF NOT EXISTS {p}bonus_awards (""" + AWARD_COLUMNS + """);
-        """ + award_columns_added("{p}bonus_awards")
-    query_indexes_ddl = """
-        CREATE INDEX IF NOT EXISTS {p}bonus_awards_player ON {p}bonus_awards (player_id)
-    """
 
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
         players: dict[UUID, dict[str, Any]] = {}

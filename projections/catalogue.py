@@ -23,9 +23,11 @@ PROJECTIONS: dict[str, tuple[type[BatchProjection], type[View]]] = {
 
 
 def build(datastore: PostgresDatastore, name: str, *, prefix: str = "", query_indexes: bool = True) -> BatchProjection:
-    """The projection ``name`` on its view, the view's tables (and, unless told not to, the indexes only its
-    reads use) created if they are not yet."""
+    """The projection ``name`` on its view. Under a prefix, the view's tables are made (if they are not yet)
+    as copies of the live ones, and unless told not to with the indexes only its reads use; the live tables
+    are the schema migrations'."""
     projection_class, view_class = PROJECTIONS[name]
-    view = view_class(datastore, prefix=prefix, query_indexes=query_indexes)
-    view.create_table()
+    view = view_class(datastore, prefix=prefix)
+    if prefix:
+        view.create_tables(query_indexes=query_indexes)
     return projection_class(view)

@@ -65,30 +65,6 @@ class EventIndexView(View):
     name = "event_index"
     tables = ("event_index",)
     indexes = ("event_index_stream_first", "event_index_spin", "event_index_player", "event_index_promo", "event_index_award", "event_index_type", "event_index_time")
-    ddl = """
-        CREATE TABLE IF NOT EXISTS {p}event_index (
-            position bigint PRIMARY KEY,
-            type text NOT NULL,
-            stream_id uuid NOT NULL,
-            version bigint NOT NULL,
-            occurred_at timestamptz NOT NULL,
-            player_id text,
-            promo_id text,
-            award_id text,
-            payload jsonb NOT NULL
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS {p}event_index_stream_first ON {p}event_index (stream_id) WHERE version = 1;
-        DROP TABLE IF EXISTS {p}event_index_streams  -- what the first rows remembered before the index above
-    """
-    query_indexes_ddl = """
-        CREATE INDEX IF NOT EXISTS {p}event_index_player ON {p}event_index (player_id, position);
-        CREATE INDEX IF NOT EXISTS {p}event_index_promo ON {p}event_index (promo_id, position);
-        CREATE INDEX IF NOT EXISTS {p}event_index_award ON {p}event_index (award_id, position);
-        CREATE INDEX IF NOT EXISTS {p}event_index_type ON {p}event_index (type, position);
-        CREATE INDEX IF NOT EXISTS {p}event_index_time ON {p}event_index (occurred_at, position);
-        CREATE INDEX IF NOT EXISTS {p}event_index_spin ON {p}event_index ((payload -> 'spin' ->> 'spin_id'))
-            WHERE type = 'SpinSettled'
-    """
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -32,18 +32,6 @@ class PlayersView(View):
     name = "players"
     tables = ("players",)
     indexes = ("players_player_id",)
-    ddl = """
-        CREATE TABLE IF NOT EXISTS {p}players (
-            stream_id uuid PRIMARY KEY,
-            player_id text,
-            region text,
-            birth_date date,
-            currency text,
-            self_excluded_until timestamptz,
-            version bigint NOT NULL DEFAULT 0
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS {p}players_player_id ON {p}players (player_id)
-    """
 
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
         rows: dict[UUID, ProfileRow] = {}

@@ -17,7 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from domain.promotion import Promotion
-from projections.awards import AWARD_COLUMNS, AWARD_EVENTS, award_columns_added, fold_awards, write_awards
+from projections.awards import AWARD_EVENTS, fold_awards, write_awards
 from projections.view import BatchProjection, View
 
 PROMOTION_EVENTS = (Promotion.PromotionDefined, Promotion.PromotionUpdated, Promotion.PromotionEnded, Promotion.BudgetReserved)
@@ -38,23 +38,6 @@ class PromotionsView(View):
     name = "promotions"
     tables = ("promotion_totals", "promotion_awards")
     indexes = ("promotion_totals_promo_id", "promotion_awards_promo")
-    ddl = """
-        CREATE TABLE IF NOT EXISTS {p}promotion_totals (
-            stream_id uuid PRIMARY KEY,
-            promo_id text,
-            name text,
-            currency text,
-            budget_spins bigint,
-            spins_reserved bigint NOT NULL DEFAULT 0,
-            ended_at timestamptz,
-            version bigint NOT NULL DEFAULT 0
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS {p}promotion_totals_promo_id ON {p}promotion_totals (promo_id);
-        CREATE TABLE IF NOT EXISTS {p}promotion_awards (""" + AWARD_COLUMNS + """);
-        """ + award_columns_added("{p}promotion_awards")
-    query_indexes_ddl = """
-        CREATE INDEX IF NOT EXISTS {p}promotion_awards_promo ON {p}promotion_awards (promo_id)
-    """
 
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
         rows: dict[UUID, PromotionRow] = {}

@@ -1,5 +1,8 @@
 """Rebuilding a view: from position zero into fresh tables, then swapped in, in one transaction.
 
+The fresh tables are copies of the live ones (``projections.table_copies``), whose definitions are the schema
+migrations': a rebuild never changes a view's schema, and a rebuilt view has every index of the live one.
+
 The running worker keeps serving the old tables until the swap; after it, its next batch lands in the
 new ones (statements name tables, not table objects) from the rebuilt view's own tracking position.
 """

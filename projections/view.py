@@ -1,9 +1,10 @@
 """What every read model shares: a view that applies a batch of events and its tracking in one transaction.
 
 A view is an ``eventsourcing`` ``PostgresTrackingRecorder``: its tables and its own tracking table live
-in PostgreSQL, and each batch of events is written together with the position it reaches, so a view is
-exactly once and resumable. Handlers fold a batch into rows in memory first, then write each table with
-one statement (``unnest`` of arrays), so that catching up costs a few statements per thousand events.
+in PostgreSQL (defined by the schema migrations, ``app/schema/migrations``), and each batch of events is
+written together with the position it reaches, so a view is exactly once and resumable. Handlers fold a
+batch into rows in memory first, then write each table with one statement (``unnest`` of arrays), so that
+catching up costs a few statements per thousand events.
 """
 
 from __future__ import annotations
@@ -14,31 +15,44 @@ from typing import Any, ClassVar, Sequence
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
-from psycopg import Cursor
+from psycopg import Cursor, sql
 from psycopg.rows import DictRow
-from psycopg.sql import SQL
+
+from projections.table_copies import copy_indexes, copy_table
 
 
 class View(PostgresTrackingRecorder):
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]  # the view's own tables, replaced by a rebuild
     indexes: ClassVar[tuple[str, ...]]  # their secondary indexes (a rebuild renames them too)
-    ddl: ClassVar[str]  # creates the tables and their unique indexes, ``{p}`` standing for the tables' prefix
-    # Creates the indexes only reads use (writes look rows up by primary key): a rebuild builds them once its
-    # tables are full, which is several times cheaper than keeping them up to date row by row.
-    query_indexes_ddl: ClassVar[str] = ""
 
-    def __init__(self, datastore: PostgresDatastore, *, prefix: str = "", query_indexes: bool = True):
+    def __init__(self, datastore: PostgresDatastore, *, prefix: str = ""):
         super().__init__(datastore, tracking_table_name=f"{prefix}{self.name}_tracking")
         self.prefix = prefix
-        self.sql_create_statements.append(SQL(self.ddl.format(p=prefix)))  # type: ignore[arg-type]
-        if query_indexes and self.query_indexes_ddl:
-            self.sql_create_statements.append(SQL(self.query_indexes_ddl.format(p=prefix)))  # type: ignore[arg-type]
+
+    def create_tables(self, *, query_indexes: bool = True) -> None:
+        """A prefixed view's tables, if they are not made yet, as copies of the live ones (see
+        ``projections.table_copies``); unless told not to, with the indexes only reads use."""
+        if not self.prefix:
+            raise ValueError("a view's live tables are made by the schema migrations")
+        with self.datastore.transaction(commit=True) as cursor:
+            for live, copy in self._copies():
+                copy_table(cursor, live, copy, self.prefix, query_indexes=query_indexes)
+            # The library's mark of a tracking table it made: were it ever to create this one again, it would
+            # otherwise take it for an older layout and rename it aside.
+            cursor.execute(
+                sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE application_name = '__migration__' ON CONFLICT DO NOTHING").format(
+                    sql.Identifier(self.tracking_table_name), sql.Identifier(f"{self.name}_tracking"))
+            )
 
     def create_query_indexes(self) -> None:
-        if self.query_indexes_ddl:
-            with self.datastore.transaction(commit=True) as cursor:
-                cursor.execute(self.query_indexes_ddl.format(p=self.prefix))
+        with self.datastore.transaction(commit=True) as cursor:
+            for live, copy in self._copies():
+                copy_indexes(cursor, live, copy, self.prefix, unique=False)
+
+    def _copies(self) -> list[tuple[str, str]]:
+        """Each live table of the view, its tracking table's included, with the name of its copy."""
+        return [(table, self.prefix + table) for table in (*self.tables, f"{self.name}_tracking")]
 
     def table(self, name: str) -> str:
         return f"{self.prefix}{name}"

@@ -34,21 +34,6 @@ class WalletView(View):
     name = "wallet"
     tables = ("wallet",)
     indexes = ("wallet_player_id",)
-    ddl = """
-        CREATE TABLE IF NOT EXISTS {p}wallet (
-            stream_id uuid PRIMARY KEY,
-            player_id text,
-            currency text,
-            balance numeric(18, 2) NOT NULL DEFAULT 0,
-            deposits numeric(18, 2) NOT NULL DEFAULT 0,
-            withdrawals numeric(18, 2) NOT NULL DEFAULT 0,
-            bets numeric(18, 2) NOT NULL DEFAULT 0,
-            wins numeric(18, 2) NOT NULL DEFAULT 0,
-            spins bigint NOT NULL DEFAULT 0,
-            version bigint NOT NULL DEFAULT 0
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS {p}wallet_player_id ON {p}wallet (player_id)
-    """
 
     def write(self, cursor: Cursor[DictRow], events: list[Any], positions: list[int]) -> None:
         rows: dict[UUID, WalletRow] = {}

@@ -23,38 +23,6 @@ from projections.event_index import unwrapped
 from projections.source import RawEvent
 from projections.view import BatchProjection, View
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS webhook_subscriptions (
-    id uuid PRIMARY KEY,
-    url text NOT NULL,
-    event_types text[] NOT NULL,
-    description text,
-    secret text NOT NULL,
-    key_name text,
-    created_at timestamptz NOT NULL,
-    from_position bigint NOT NULL,
-    deleted_at timestamptz
-);
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    id uuid PRIMARY KEY,
-    subscription_id uuid NOT NULL REFERENCES webhook_subscriptions (id),
-    event_id uuid NOT NULL,
-    event_type text NOT NULL,
-    position bigint NOT NULL,
-    body text NOT NULL,
-    status text NOT NULL,
-    attempts integer NOT NULL DEFAULT 0,
-    created_at timestamptz NOT NULL,
-    retrying_since timestamptz NOT NULL,
-    next_attempt_at timestamptz NOT NULL,
-    last_attempt_at timestamptz,
-    last_status integer,
-    last_error text,
-    delivered_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (subscription_id, next_attempt_at) WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_listed ON webhook_deliveries (subscription_id, position DESC, id);
-"""
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 OUTBOX_LOCK_KEY = 0x5E1D_0B0C  # held by the outbox while it writes a batch, and by a new subscription
 
@@ -82,7 +50,6 @@ class OutboxView(View):
     name = "webhook_outbox"
     tables = ("webhook_deliveries",)
     indexes = ()
-    ddl = TABLES
 
     def __init__(self, *args: Any, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc), **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -1,10 +1,10 @@
-"""Test wiring: a real PostgreSQL (the local server, else the embedded one), a fresh database per run."""
+"""Test wiring: a real PostgreSQL (the local server, else the embedded one), a fresh database per run, its schema
+upgraded by the migrations as a start of the service upgrades it."""
 
 from __future__ import annotations
 
 import os
 import random
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -14,11 +14,11 @@ import pytest
 
 from app import create_app
 from app.config import Settings
-from app.database import LOCAL_SERVER_URL, create_database, drop_database, server_reachable, start_embedded_server, with_database
+from app.database import LOCAL_SERVER_URL, server_reachable, start_embedded_server
 from app.bootstrap import build_ledger
 from domain.clock import RandomBytes
 from domain.application import SpinLedger
-from tests.support import API_KEYS, FakeClock
+from tests.support import API_KEYS, FakeClock, scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -33,19 +33,22 @@ def server_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    name = f"spinledger_test_{os.getpid()}_{secrets.token_hex(4)}"
-    create_database(server_url, name)
-    yield with_database(server_url, name)
-    drop_database(server_url, name)
+    with scratch_database(server_url, f"spinledger_test_{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database(server_url: str) -> Iterator[str]:
+    """A database of the test's own that no migration has touched yet."""
+    with scratch_database(server_url, "spinledger_own", upgraded=False) as url:
+        yield url
 
 
 @pytest.fixture
 def own_database(server_url: str) -> Iterator[str]:
     """A database of the test's own, for a test that must not share (it tampers, or kills a worker on it)."""
-    name = f"spinledger_own_{secrets.token_hex(4)}"
-    create_database(server_url, name)
-    yield with_database(server_url, name)
-    drop_database(server_url, name)
+    with scratch_database(server_url, "spinledger_own") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterator
 
 import psycopg
 
+from app.database import create_database, drop_database, with_database
+from app.schema import upgrade
 from domain.promotion import PromotionTerms
 from domain.requests import AwardRequest, PlayerProfile
 
@@ -50,6 +53,21 @@ class FakeClock:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(6)}"
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str, *, upgraded: bool = True) -> Iterator[str]:
+    """A new database on the server (its name ``prefix`` and a random suffix), dropped afterwards; its schema
+    upgraded by the migrations, as a start of the service upgrades it, unless told not to."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    create_database(server_url, name)
+    try:
+        url = with_database(server_url, name)
+        if upgraded:
+            upgrade(url)
+        yield url
+    finally:
+        drop_database(server_url, name)
 
 
 def terms(**overrides: Any) -> PromotionTerms:

@@ -20,7 +20,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from domain.errors import ValidationFailed
 from domain.paging import Page
-from projections.webhook_outbox import CANCELLED, DEAD, DELIVERED, OUTBOX_LOCK_KEY, PENDING, TABLES
+from projections.webhook_outbox import CANCELLED, DEAD, DELIVERED, OUTBOX_LOCK_KEY, PENDING
 
 STATUSES = (PENDING, DELIVERED, DEAD, CANCELLED)
 RETRY_HOURS = 26  # at least a day of retries, whatever the backoff's last step
@@ -62,10 +62,6 @@ class WebhookStore:
     def __init__(self, datastore: PostgresDatastore, *, lease: timedelta = LEASE):
         self._datastore = datastore
         self.lease = lease
-
-    def create_tables(self) -> None:
-        with self._datastore.get_connection() as conn:
-            conn.execute(TABLES)
 
     # Subscriptions
 

@@ -21,7 +21,6 @@ PADDED = ('{"pad": "' + PAD + '"}').encode()  # with STATEMENT_BYTES at 4096, tw
 @pytest.fixture
 def log(ledger):
     audit_log = AuditLog(ledger.recorder.datastore)
-    audit_log.create_table()
     yield audit_log
     audit_log.close()
 

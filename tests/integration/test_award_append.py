@@ -11,7 +11,6 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresAggregateRecorder
 
 from app.bootstrap import build_ledger
 from app.eventstore import SpinledgerRecorder
@@ -19,18 +18,21 @@ from domain.award_decision import BudgetClaim
 from domain.errors import BudgetExhausted
 from domain.promotion import Promotion
 from domain.results import AwardOutcome
-from tests.support import adult, award_request, terms, unique
+from tests.support import adult, award_request, scratch_database, terms, unique
+
+
+@pytest.fixture(scope="module")
+def database_url(server_url):
+    """A database of this module's own: its tests append events that are not the domain's, which the other tests'
+    projections and reconciliations would meet."""
+    with scratch_database(server_url, "spinledger_append_test") as url:
+        yield url
 
 
 @pytest.fixture
 def recorder(ledger):
-    """The service's recorder on tables of its own: these tests' events are not the domain's, and the
-    other tests' projections and reconciliations read every event of the service's tables."""
-    datastore, name = ledger.recorder.datastore, unique("append_test").replace("-", "_")
-    PostgresAggregateRecorder(datastore, events_table_name=f"{name}_snapshots").create_table()
-    own = SpinledgerRecorder(datastore, events_table_name=f"{name}_events")
-    own.create_table()
-    return own
+    """The service's recorder, on this module's database."""
+    return ledger.recorder
 
 
 def event(stream: UUID, version: int) -> StoredEvent:

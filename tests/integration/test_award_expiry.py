@@ -87,7 +87,6 @@ def test_the_expiry_reaches_a_webhook_subscription(service, clock):
     assert services.expire_awards() == (1, 0)
     datastore = services.ledger.recorder.datastore
     outbox = OutboxProjection(OutboxView(datastore, now=clock.now))
-    outbox.view.create_table()
     catch_up(outbox, EventSource(datastore))
     deliveries = client.get(f"/api/v1/webhooks/{made.json['id']}/deliveries", headers=ADMIN).json["data"]
     assert [(d["event_type"], d["status"]) for d in deliveries] == [("AwardExpired", "pending")]

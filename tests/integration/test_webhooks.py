@@ -48,7 +48,6 @@ class Hooks:
         self.client = self.app.test_client()
         self.datastore = self.app.extensions["spinledger"].ledger.recorder.datastore
         self.outbox = OutboxProjection(OutboxView(self.datastore, now=clock.now))
-        self.outbox.view.create_table()
         self.store = WebhookStore(self.datastore, lease=timedelta(seconds=2))
         self.senders: list[WebhookSender] = []
 
