@@ -1,4 +1,5 @@
-"""spinledger's HTTP service. ``create_app`` (in ``app.factory``) wires it together.
+"""spinledger's HTTP service and its infrastructure. ``app.bootstrap`` builds every process's parts; ``create_app`` (in
+``app.factory``) is the web app over them.
 
 This file imports nothing: gunicorn's master loads ``app.gunicorn_hooks`` and ``app.logs`` before it forks
 the gevent workers, and a database driver imported there, before gevent patches the standard library,

@@ -1,26 +1,37 @@
 """The composition root: the one place a process's parts are built and wired — the event store, the Application,
 the stores and read models beside it, the infrastructure that fills the Application's ports (the state cache,
-group commit) — for the web app (``create_app``), the worker (``run_worker``) and the CLI alike."""
+group commit), and the worker's followers and scheduler — for the web app (``create_app``), the worker
+(``run_worker``) and the CLI alike."""
 
 from __future__ import annotations
 
 import functools
 import os
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from eventsourcing.postgres import PostgresDatastore
 
 from app.audit_log import AuditLog
 from app.auth import Keyring
 from app.config import Settings
+from app.database import eventsourcing_env
 from app.eventstore import open_ledger
 from app.group_commit import GroupCommit
 from app.schema import upgrade
 from app.services import Services
 from app.sessions import SessionStore
 from app.state_cache import StateCache
+from app.scheduler import make_scheduler
+from app.webhooks.sender import Backoff, WebhookSender
 from app.webhooks.store import WebhookStore
 from domain.application import SpinLedger
 from domain.clock import Clock, RandomBytes
+from projections.catalogue import PROJECTIONS, build
 from projections.queries import ReadModels
+from projections.runner import ProjectionWorker
+from projections.webhook_outbox import OutboxProjection, OutboxView
 
 # One committer per group commit: a group's round trips are paid once per group, and the requests that arrive
 # while a group is written form the next, larger, one. Measured under 16 connections: awards 2.6 a group with two
@@ -60,3 +71,58 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, random_bytes: R
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger, random_bytes=random_bytes,
         sessions=sessions, read_models=ReadModels(datastore), audit=audit, webhooks=webhooks,
     )
+
+
+def projections_datastore(database_url: str, pool_size: int = 4) -> PostgresDatastore:
+    """The connections the projections (and the outbox, its sender) use, apart from the Application's."""
+    env = eventsourcing_env(database_url)
+    return PostgresDatastore(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"], pool_size=pool_size, max_overflow=len(PROJECTIONS) + 4, lock_timeout=5,  # + the outbox, its sender
+        connect_timeout=5, idle_in_transaction_session_timeout=10,
+    )
+
+
+@dataclass
+class WorkerParts:
+    """What ``spinledger worker`` runs: the projections and the webhook outbox following the store, the sender
+    delivering the outbox, the scheduler running the jobs."""
+
+    services: Services
+    datastore: PostgresDatastore
+    followers: ProjectionWorker
+    sender: WebhookSender
+    scheduler: BackgroundScheduler
+
+    def start(self) -> None:
+        self.followers.start()
+        self.sender.start()
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+        self.sender.stop()
+        self.followers.stop()
+        self.services.close()
+        self.datastore.close()
+
+
+def bootstrap_worker(settings: Settings) -> WorkerParts:
+    services = bootstrap(settings)
+    assert settings.database_url  # bootstrap refuses to start without it
+    datastore = projections_datastore(settings.database_url)
+    projections = [build(datastore, name) for name in PROJECTIONS]
+    # The webhook outbox follows the store like a projection, and its sender delivers it, in the worker: never
+    # in the request path of an award or a spin.
+    outbox = OutboxProjection(OutboxView(datastore, now=services.clock.now))
+    followers = ProjectionWorker(datastore, [*projections, outbox], poll_seconds=settings.projection_poll_seconds)
+    sender = WebhookSender(
+        WebhookStore(datastore, lease=timedelta(seconds=settings.webhook_lease_seconds)), services.clock.now,
+        threads_per_endpoint=settings.webhook_threads_per_endpoint, timeout_seconds=settings.webhook_timeout_seconds,
+        backoff=Backoff(base_seconds=settings.webhook_retry_base_seconds), allow_private=settings.webhook_allow_private,
+    )
+    scheduler = make_scheduler(
+        settings.reconcile_cron, services.reconcile, services.purge_audit_log, settings.audit_purge_cron,
+        services.expire_awards, settings.award_expiry_check_seconds,
+    )
+    return WorkerParts(services, datastore, followers, sender, scheduler)

@@ -106,7 +106,7 @@ def rebuild_projections(settings: Settings, names: list[str]) -> int:
     """Rebuilds each named projection (all by default) from position zero, with a progress bar."""
     from tqdm import tqdm
 
-    from app.worker import datastore_for
+    from app.bootstrap import projections_datastore
     from projections.catalogue import PROJECTIONS
     from projections.rebuild import rebuild
     from projections.source import EventSource
@@ -118,7 +118,7 @@ def rebuild_projections(settings: Settings, names: list[str]) -> int:
     if unknown:
         print(f"spinledger: no projection {', '.join(unknown)} (there are {', '.join(PROJECTIONS)})", file=sys.stderr)
         return 2
-    datastore = datastore_for(settings.database_url)
+    datastore = projections_datastore(settings.database_url)
     try:
         head = EventSource(datastore).head()
         for name in names or list(PROJECTIONS):
@@ -197,7 +197,7 @@ def export_events(settings: Settings, args: argparse.Namespace) -> int:
 
     from app.event_export import FORMATS
     from app.schemas.compliance import ExportArgsSchema
-    from app.worker import datastore_for
+    from app.bootstrap import projections_datastore
     from projections.event_history import EventHistory
 
     if not settings.database_url:
@@ -211,7 +211,7 @@ def export_events(settings: Settings, args: argparse.Namespace) -> int:
         for name, problems in error.normalized_messages().items():
             print(f"spinledger: --{name.replace('_', '-')}: {' '.join(map(str, problems))}", file=sys.stderr)
         return 2
-    datastore = datastore_for(settings.database_url)
+    datastore = projections_datastore(settings.database_url)
     history = EventHistory(datastore)
     lines, _ = FORMATS[parsed["format"]]
     out = sys.stdout if args.output == "-" else open(args.output, "w", newline="", encoding="utf-8")

@@ -26,11 +26,6 @@ class StateCache:
             self._states.move_to_end(aggregate_id)
         return private_copy(state)
 
-    def peek(self, aggregate_id: UUID) -> Any:
-        """The cached state itself, or None: for a caller that only reads it."""
-        with self._lock:
-            return self._states.get(aggregate_id)
-
     def put(self, aggregate: Any) -> None:
         state = private_copy(aggregate)
         with self._lock:

@@ -53,6 +53,9 @@ RESERVATION_TOPIC = get_topic(Promotion.BudgetReserved)
 # A group whose streams another writer appended to first is decided again at once on what is recorded: each
 # failure means another writer's group got in, so a group under contention waits for others, never for nothing.
 AWARD_ATTEMPTS = 32
+# An append that failed on the database (a lock not granted in time, a lost connection) is tried again once, on
+# what is recorded by then: more would hold up every group of the process behind the lock timeout.
+AWARD_DATABASE_ATTEMPTS = 2
 
 
 class Batch(Protocol[T, R]):
@@ -193,17 +196,21 @@ class SpinLedger(Application[UUID]):
         return self._award_groups.submit(requests)
 
     def record_awards(self, requests: Sequence[AwardRequest]) -> list[AwardResult]:
-        """Decides a group of award requests and records its grants, in one round trip when nothing moved.
+        """Decides a group of award requests and records its grants: one read, the decision, one append.
 
-        The group is decided on the states last seen (the awards taken as new), out of any lock; the append
-        checks, under the events table's lock, what the decision assumed: that no award of the group is recorded
+        The group is decided on what it read, out of any lock; the append checks, under the events table's lock,
+        what the decision assumed: that no award of the group is recorded
         and no player of it moved (the unique stream versions), and that its promotions recorded nothing since
         but others' reservations within the budget this group leaves (the claims). If something moved, nothing is
         appended, and the group is decided again on the states as recorded now (as it is after an append that
         failed on the database: a lock not granted in time, a lost connection).
         """
-        award_ids, other_ids = group_stream_ids(requests)
-        states = self.streams.assume(other_ids, new=award_ids)
+        # Every stream read as recorded now, in one query from the states last seen: a refusal is then one the
+        # records justify, and a promotion's claim is checked on few events. (A player's stream moves with every
+        # award, in whichever server process: a cached one would often be stale.)
+        stream_ids = group_stream_ids(requests)
+        states = self.streams.load(stream_ids)
+        database_failures = 0
         for _ in range(AWARD_ATTEMPTS):
             decision = decide_awards(requests, states, self.clock.now())
             if not decision.awards:
@@ -211,9 +218,13 @@ class SpinLedger(Application[UUID]):
             try:
                 if self.streams.append_claiming(decision.changed, decision.claims, RESERVATION_TOPIC):
                     return decision.results
-            except (IntegrityError, OperationalError, InterfaceError):
-                pass  # a stream moved; or the append failed on the database (recorded or not: the read says which)
-            states = self.streams.load([*award_ids, *other_ids])
+            except IntegrityError:
+                pass  # a player moved, or an award was recorded, since the read
+            except (OperationalError, InterfaceError):
+                database_failures += 1  # recorded or not: the read says which
+                if database_failures >= AWARD_DATABASE_ATTEMPTS:
+                    raise
+            states = self.streams.load(stream_ids)
         raise ConcurrentModification("the records changed under this request repeatedly; retry it")
 
     def get_award(self, award_id: UUID) -> AwardStatus:

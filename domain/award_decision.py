@@ -49,12 +49,12 @@ class AwardDecision:
         return [*self.awards.values(), *self.players.values(), *self.promotions]
 
 
-def group_stream_ids(requests: Sequence[AwardRequest]) -> tuple[list[UUID], list[UUID]]:
-    """The streams a group's decision rests on: its awards' (new unless a request is a replay), then its
-    players' and promotions'."""
-    awards = list(dict.fromkeys(r.award_id for r in requests))
-    others = list(dict.fromkeys([Player.stream_id(r.player_id) for r in requests] + [Promotion.stream_id(r.promo_id) for r in requests]))
-    return awards, others
+def group_stream_ids(requests: Sequence[AwardRequest]) -> list[UUID]:
+    """The streams a group's decision rests on: its awards' (new unless a request is a replay), its players' and
+    its promotions'."""
+    return list(dict.fromkeys(
+        [r.award_id for r in requests] + [Player.stream_id(r.player_id) for r in requests] + [Promotion.stream_id(r.promo_id) for r in requests]
+    ))
 
 
 def decide_awards(requests: Sequence[AwardRequest], states: Mapping[UUID, Any], now: datetime) -> AwardDecision:

@@ -82,23 +82,19 @@ class Streams:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def load(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
+    def load(self, ids: Iterable[UUID], *, as_last_seen: Iterable[UUID] = (), new: Iterable[UUID] = ()) -> dict[UUID, Any]:
         """The state of each existing aggregate as recorded now, in one round trip: only what was recorded since
-        the state last seen is read."""
+        the state last seen is read. For a decision whose append checks what it assumed (each stream's version):
+        those of ``as_last_seen`` are taken as last seen, read only if never seen, and those of ``new`` as not
+        recorded, read only if something is read anyway."""
         ids = list(dict.fromkeys(ids))
-        if not ids:
-            return {}
-        return self._read(ids, {i: state for i in ids if (state := self._cache.get(i)) is not None})
-
-    def assume(self, ids: Iterable[UUID], new: Iterable[UUID] = ()) -> dict[UUID, Any]:
-        """The states last seen, reading only those never seen (in one round trip, if any), ``new`` taken as not
-        recorded yet unless it is read anyway: for a decision whose append checks what it assumed."""
-        new = list(new)
-        ids = list(dict.fromkeys(ids))
-        seen = {i: state for i in ids if (state := self._cache.get(i)) is not None}
-        if len(seen) == len(ids):
-            return seen
-        return self._read(list(dict.fromkeys([*ids, *new])), seen)
+        last_seen = {i: state for i in dict.fromkeys(as_last_seen) if i not in ids and (state := self._cache.get(i)) is not None}
+        unseen = [i for i in dict.fromkeys(as_last_seen) if i not in ids and i not in last_seen]
+        to_read = ids + unseen
+        if not to_read:
+            return last_seen
+        to_read += [i for i in dict.fromkeys(new) if i not in to_read and i not in last_seen]
+        return self._read(to_read, {i: state for i in to_read if (state := self._cache.get(i)) is not None}) | last_seen
 
     def _read(self, ids: list[UUID], seen: dict[UUID, Any]) -> dict[UUID, Any]:
         streams = self._store.read_streams({i: seen[i].version if i in seen else 0 for i in ids})
@@ -139,7 +135,7 @@ class Streams:
             return False
         moved = {c.promotion_id for c in claims if recorded_at.get(c.promotion_id) != next(a.version for a, _ in base if a.id == c.promotion_id)}
         self._recorded([(a, v) for a, v in base if a.id not in moved])
-        self._snapshot_as_recorded([(i, v, recorded_at[i]) for a, v in base if (i := a.id) in moved])
+        self._snapshot_as_recorded([a.id for a, v in base if a.id in moved and self._due(a, v, recorded_at[a.id])])
         return True
 
     def _recorded(self, saved: list[tuple[Any, int]]) -> None:
@@ -152,13 +148,13 @@ class Streams:
         interval = self._intervals.get(type(aggregate))
         return bool(interval) and version // interval > base_version // interval
 
-    def _snapshot_as_recorded(self, moved: list[tuple[UUID, int, int]]) -> None:
+    def _snapshot_as_recorded(self, due: list[UUID]) -> None:
         """Snapshots, read again, the moved streams that crossed a multiple of their interval."""
-        if not moved:
+        if not due:
             return
         try:
-            recorded = self.load(i for i, _, _ in moved)
-            self._snapshot([recorded[i] for i, base, at in moved if i in recorded and self._due(recorded[i], base, at)])
+            recorded = self.load(due)
+            self._snapshot([recorded[i] for i in due if i in recorded])
         except Exception:
             logger.exception("reading a promotion again to snapshot it failed; the group is recorded")
 

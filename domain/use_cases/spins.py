@@ -1,7 +1,7 @@
 """Use cases of the game client: spins (cash and promotional), bonus spins, and the game state.
 
-A spin is decided on the player's recorded state and saved with its idempotency record in one
-transaction. The stops are drawn once per request, before any event is triggered.
+A spin is decided on the player's state as last seen (the append checks it is still the one recorded) and
+saved with its idempotency record in one transaction. The stops are drawn once per request, before any event is triggered.
 
 Spins of different players that arrive together are settled as one group (``settle_group``: one read, one
 append; the grouping itself is the infrastructure's). A player has at most one spin in a group; another spin of
@@ -91,7 +91,12 @@ class SpinJob:
 
 
 SpinResult = SpinOutcome | DomainError
-_AFTER_GROUP = None  # a copy of a request already in the group: settled alone after it, as a replay by then
+# The refusals a player's state decides (its balance, its block, its profile, whether it exists).
+REFUSED_ON_THE_PLAYER = (
+    PlayerNotFound, PlayerSelfExcluded, JurisdictionBlocked, Ineligible, InsufficientFunds, CurrencyMismatch,
+    BonusRoundActive, NoBonusRoundActive, BlockIdMismatch,
+)
+_AFTER_GROUP = None  # settled alone after the group: a copy of a request in it (a replay by then), or a refusal
 
 
 class Spins:
@@ -133,9 +138,12 @@ class Spins:
         settled again on its own, which sorts out who was first.
         """
         now = self.clock.now()
-        ids = [RequestRecord.stream_id(SPIN, job.key) for job in jobs] + [Player.stream_id(job.command.player_id) for job in jobs]
-        ids += [UUID(job.command.award_id) for job in jobs if job.command.award_id]
-        loaded = self._streams.load(ids)
+        records = [RequestRecord.stream_id(SPIN, job.key) for job in jobs]
+        players = [Player.stream_id(job.command.player_id) for job in jobs]
+        awards = [UUID(job.command.award_id) for job in jobs if job.command.award_id]
+        # Decided on the players as last seen, their spins' records taken as new: the append checks both (each
+        # stream's version), and a group it refuses is settled spin by spin on what is recorded.
+        loaded = self._streams.load(awards, as_last_seen=players, new=records)
         block_awards = [UUID(p.block["award_id"]) for p in loaded.values() if isinstance(p, Player) and p.block and p.block.get("award_id")]
         loaded |= self._streams.load(block_awards)
         results: list[SpinResult | None] = [None] * len(jobs)
@@ -154,7 +162,11 @@ class Spins:
                 first_of_player[job.command.player_id] = index  # a refused spin settles nothing: it holds no one up
                 changed |= {aggregate.id: aggregate for aggregate in aggregates}
                 results[index] = SpinOutcome(self._settled_spin(player.last_spin), replayed=False)
-            except DomainError as refusal:
+            except REFUSED_ON_THE_PLAYER:
+                # Decided on the player as last seen, which only an append checks: such a refusal is settled again,
+                # alone, after the group, on what is recorded then.
+                results[index] = _AFTER_GROUP
+            except DomainError as refusal:  # decided on what was read (the award, the request's record)
                 results[index] = refusal
         if changed:
             try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from app.bootstrap import build_ledger
 from app.bootstrap import SystemClock
-from app.worker import datastore_for
+from app.bootstrap import projections_datastore
 from domain.requests import AwardRequest
 from projections.catalogue import PROJECTIONS
 from projections.lag import projection_lags
@@ -43,7 +43,7 @@ def lag_under_spin_load(database_url: str, port: int, tokens_file: Path, seconds
     """Runs the worker while players spin; samples the largest projection lag (seconds) ten times a second."""
     env = {**os.environ, "DATABASE_URL": database_url, "PROJECTION_POLL_SECONDS": "1"}
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, stderr=subprocess.DEVNULL)
-    datastore = datastore_for(database_url, pool_size=1)
+    datastore = projections_datastore(database_url, pool_size=1)
     samples: list[float] = []
     done = threading.Event()
 
@@ -101,7 +101,7 @@ def fill(database_url: str, players: list[str], promo_id: str, events: int) -> N
 
 def raw_read_rate(database_url: str) -> float:
     """The library's own read: ``select_notifications`` pages of 1,000, each event decoded."""
-    datastore = datastore_for(database_url, pool_size=1)
+    datastore = projections_datastore(database_url, pool_size=1)
     try:
         source = EventSource(datastore)
         position, read, started = 0, 0, time.perf_counter()
@@ -121,7 +121,7 @@ def raw_read_rate(database_url: str) -> float:
 def rebuild_rates(database_url: str) -> tuple[dict[str, float], dict[str, float]]:
     """Each projection rebuilt from zero: the store's events it went through per second (as the raw read
     reads them all), and its own events applied per second (a sparse projection skips most)."""
-    datastore = datastore_for(database_url)
+    datastore = projections_datastore(database_url)
     try:
         through, applied_rates = {}, {}
         for name, (projection_class, _) in PROJECTIONS.items():

@@ -10,7 +10,7 @@ import sys
 import time
 
 from app.bootstrap import build_ledger
-from app.worker import datastore_for
+from app.bootstrap import projections_datastore
 from domain.requests import AwardRequest
 from projections.catalogue import PROJECTIONS, build
 from projections.rebuild import _drop
@@ -54,7 +54,7 @@ def test_a_worker_killed_mid_stream_and_restarted_leaves_the_views_a_rebuild_wou
                                 for i in range(1000)])
     finally:
         ledger.close()
-    datastore = datastore_for(own_database)
+    datastore = projections_datastore(own_database)
     head = EventSource(datastore).head()
 
     worker = start_worker(own_database)

@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError, StoredEv
 from app.bootstrap import build_ledger
 from app.eventstore import SpinledgerRecorder
 from domain.award_decision import BudgetClaim
-from domain.errors import BudgetExhausted
+from domain.errors import BudgetExhausted, IdempotencyKeyReused
 from domain.promotion import Promotion
 from domain.results import AwardOutcome
 from tests.support import adult, award_request, scratch_database, terms, unique
@@ -232,3 +232,28 @@ def test_an_append_records_nothing_when_any_one_of_its_claims_fails(recorder):
     events = [reserved(roomy, 2, spins=1), reserved(tight, 2, spins=1), event(player, 1)]
     assert recorder.append_claiming(events, claims, RESERVED) is None
     assert (len(versions(recorder, roomy)), len(versions(recorder, tight)), versions(recorder, player)) == (2, 2, [])
+
+
+def test_a_replay_is_answered_with_its_award_though_the_budget_the_cap_and_the_promotions_end_would_refuse_it_now(ledger):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms(budget_spins=5, per_player_daily_limit=5))
+    request = award_request(player_id, promo_id, award_value=5)
+    first = ledger.award_free_spins(request)  # the budget and the player's cap are both spent by it
+    again = ledger.award_batch([request])[0]
+    assert isinstance(again, AwardOutcome) and again.replayed and again.receipt == first.receipt
+    ledger.end_promotion(promo_id, "campaign over")
+    after_end = ledger.award_batch([request])[0]
+    assert isinstance(after_end, AwardOutcome) and after_end.replayed and after_end.receipt == first.receipt
+    reused = ledger.award_batch([award_request(player_id, promo_id, key=request.idempotency_key, award_value=4)])[0]
+    assert isinstance(reused, IdempotencyKeyReused)
+
+
+def test_a_process_refuses_on_the_promotion_as_recorded_not_as_it_last_saw_it(ledger, other_process):
+    player_id, promo_id = unique("player"), unique("promo")
+    ledger.register_player(player_id, adult())
+    ledger.define_promotion(promo_id, terms(budget_spins=5))
+    assert isinstance(ledger.award_free_spins(award_request(player_id, promo_id, award_value=5)), AwardOutcome)
+    assert isinstance(ledger.award_batch([award_request(player_id, promo_id, award_value=5)])[0], BudgetExhausted)
+    other_process.define_promotion(promo_id, terms(budget_spins=1000))  # raised elsewhere
+    assert isinstance(ledger.award_batch([award_request(player_id, promo_id, award_value=5)])[0], AwardOutcome)

@@ -106,6 +106,8 @@ def test_sixty_four_writers_in_two_processes_spend_the_budget_exactly_reach_each
         if outcome == "awarded":
             assert answered.setdefault(key, award_id) == award_id
     assert set(answered) == set(per_key)
+    refused_keys = {key for key, outcome, _, _ in results if outcome == "refused"}
+    assert refused_keys.isdisjoint(answered)  # never refused in one process and awarded in the other
     assert sum(not replayed for _, outcome, _, replayed in results if outcome == "awarded") == len(awards)
 
     (reserved,) = db.execute(

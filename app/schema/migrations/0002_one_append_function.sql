@@ -1,14 +1,13 @@
--- One append function for every write (issue 20): the award lock and the appends made under it or beside it
--- are gone. Under the events table's EXCLUSIVE lock (notification ids become visible in commit order only if
+-- One append function for every event appended (issue 20), in place of the award lock and the appends made
+-- under it or beside it. Under the events table's EXCLUSIVE lock (notification ids become visible in commit order only if
 -- writers take turns), each claimed promotion is checked: since the group's read it may have recorded only
 -- reservations (events of reservation_topic), of no more spins than the claim's room, or nothing is appended
 -- and nothing is returned. The group's reservation then goes after those. Any other stream that moved fails
 -- the insert on the unique (stream, version) index, as for any append. The library's save calls it with no
 -- claims.
-DROP FUNCTION IF EXISTS "public"."spinledger_events_append"(uuid[], bigint[], text[], bytea[]);
-DROP FUNCTION IF EXISTS "public"."spinledger_events_lock_and_read"(bigint, uuid[], bigint[]);
-DROP FUNCTION IF EXISTS "public"."spinledger_events_append_and_unlock"(uuid[], bigint[], text[], bytea[], bigint);
-DROP FUNCTION IF EXISTS "public"."spinledger_events_append_reserving"(bigint, uuid[], bigint[], text[], bytea[], uuid[], bigint[], bigint[], text);
+-- The previous release's functions stay for now: during a rolling deploy its processes still write through them
+-- (their award lock's appends and this function's check each other through the stream versions and the claims).
+-- The release after this one drops them.
 
 CREATE OR REPLACE FUNCTION "public"."spinledger_events_append"(
     ids uuid[], versions bigint[], topics text[], states bytea[],
