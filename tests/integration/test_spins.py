@@ -304,31 +304,30 @@ def test_a_refused_spin_in_a_group_does_not_hold_up_the_players_next_one(ledger)
     assert isinstance(settled, SpinOutcome) and settled.spin.record["balance_before"] == Decimal("1.00")
 
 
-def test_a_spin_is_refused_on_the_balance_as_recorded_not_as_this_process_last_saw_it(ledger, database_url, clock, stops):
+def moved_elsewhere(database_url, clock, request: FundsRequest) -> None:
+    """The player's funds moved by another server process: this one's cached state of it is stale."""
     import os
 
-    player_id = funded_player(ledger, "1.00")
-    assert ledger.get_player(player_id).balance == Decimal("1.00")  # this process has seen the player so
-    other = build_ledger(database_url, clock, os.urandom)  # another server process
+    other = build_ledger(database_url, clock, os.urandom)
     try:
-        other.move_funds(FundsRequest(player_id, "deposit", unique("tx"), Decimal("9.00"), "CAD"))
+        other.move_funds(request)
     finally:
         other.close()
+
+
+def test_a_spin_is_refused_on_the_balance_as_recorded_not_as_this_process_last_saw_it(ledger, database_url, clock, stops):
+    player_id = funded_player(ledger, "1.00")
+    assert ledger.get_player(player_id).balance == Decimal("1.00")  # this process has seen the player so
+    moved_elsewhere(database_url, clock, FundsRequest(player_id, "deposit", unique("tx"), Decimal("9.00"), "CAD"))
     stops.plan(NO_SCATTER)
     spin = ledger.spin(GAME, spin_command(player_id, "2.00")).spin.record
     assert spin["balance_before"] == Decimal("10.00")
 
 
 def test_a_spin_decided_on_a_stale_player_is_settled_again_on_the_recorded_one(ledger, database_url, clock, stops):
-    import os
-
     player_id = funded_player(ledger, "10.00")
     ledger.get_player(player_id)
-    other = build_ledger(database_url, clock, os.urandom)
-    try:
-        other.move_funds(FundsRequest(player_id, "withdrawal", unique("tx"), Decimal("5.00"), "CAD"))
-    finally:
-        other.close()
+    moved_elsewhere(database_url, clock, FundsRequest(player_id, "withdrawal", unique("tx"), Decimal("5.00"), "CAD"))
     stops.plan(NO_SCATTER)
     spin = ledger.spin(GAME, spin_command(player_id, "1.00")).spin.record
     assert spin["balance_before"] == Decimal("5.00")
