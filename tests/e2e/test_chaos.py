@@ -65,7 +65,9 @@ class Client:
                 self.ledger.in_flight += 1
             try:
                 response = send()
-            except (requests.ConnectionError, requests.Timeout):
+            # A response the kill cut after its headers (ChunkedEncodingError) is no answer either: retried, as
+            # a client would, with the same key.
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
                 self.ledger.saw("no answer")
                 time.sleep(0.1)
                 continue
