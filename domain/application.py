@@ -113,7 +113,7 @@ class SpinLedger(Application[UUID]):
 
         def attempt() -> tuple[PlayerSummary, bool]:
             now = self.clock.now()
-            player = self._load_one(Player.stream_id(player_id))
+            player = self.streams.load_one(Player.stream_id(player_id))
             if player is None:
                 player = Player.register(player_id, profile.region, profile.birth_date, profile.currency, now)
                 self.streams.save(player)
@@ -154,7 +154,7 @@ class SpinLedger(Application[UUID]):
     def define_promotion(self, promo_id: str, terms: PromotionTerms) -> tuple[PromotionSummary, bool]:
         def attempt() -> tuple[PromotionSummary, bool]:
             now = self.clock.now()
-            promo = self._load_one(Promotion.stream_id(promo_id))
+            promo = self.streams.load_one(Promotion.stream_id(promo_id))
             if promo is None:
                 promo = Promotion.define(promo_id, terms, now)
                 self.streams.save(promo)
@@ -296,23 +296,20 @@ class SpinLedger(Application[UUID]):
 
     # -- loading ---------------------------------------------------------------------------------
 
-    def _load_one(self, aggregate_id: UUID) -> Any:
-        return self.streams.load([aggregate_id]).get(aggregate_id)
-
     def _get_player(self, player_id: str) -> Player:
-        player = self._load_one(Player.stream_id(player_id))
+        player = self.streams.load_one(Player.stream_id(player_id))
         if player is None:
             raise PlayerNotFound(f"no player {player_id!r}", field="player_id")
         return player
 
     def _get_promotion(self, promo_id: str) -> Promotion:
-        promo = self._load_one(Promotion.stream_id(promo_id))
+        promo = self.streams.load_one(Promotion.stream_id(promo_id))
         if promo is None:
             raise PromotionNotFound(f"no promotion {promo_id!r}", field="promo_id")
         return promo
 
     def _get_award(self, award_id: UUID) -> Award:
-        award = self._load_one(award_id)
+        award = self.streams.load_one(award_id)
         if not isinstance(award, Award):
             raise AwardNotFound(f"no award {award_id}", field="award_id")
         return award

@@ -96,6 +96,10 @@ class Streams:
         to_read += [i for i in dict.fromkeys(new) if i not in to_read and i not in last_seen]
         return self._read(to_read, {i: state for i in to_read if (state := self._cache.get(i)) is not None}) | last_seen
 
+    def load_one(self, aggregate_id: UUID) -> Any:
+        """The aggregate's state as recorded now, or None."""
+        return self.load([aggregate_id]).get(aggregate_id)
+
     def _read(self, ids: list[UUID], seen: dict[UUID, Any]) -> dict[UUID, Any]:
         streams = self._store.read_streams({i: seen[i].version if i in seen else 0 for i in ids})
         loaded = {}
@@ -133,7 +137,8 @@ class Streams:
         recorded_at = self._store.append_claiming(stored, claims, reservation_topic)
         if recorded_at is None:
             return False
-        moved = {c.promotion_id for c in claims if recorded_at.get(c.promotion_id) != next(a.version for a, _ in base if a.id == c.promotion_id)}
+        in_memory = {a.id: a.version for a in aggregates}
+        moved = {c.promotion_id for c in claims if recorded_at.get(c.promotion_id) != in_memory[c.promotion_id]}
         self._recorded([(a, v) for a, v in base if a.id not in moved])
         self._snapshot_as_recorded([a.id for a, v in base if a.id in moved and self._due(a, v, recorded_at[a.id])])
         return True

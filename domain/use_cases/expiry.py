@@ -26,7 +26,7 @@ class Expiry:
 
             def attempt(award_id: UUID = award_id) -> tuple[bool, bool]:
                 now = self.clock.now()
-                award = self._streams.load([award_id]).get(award_id)
+                award = self._streams.load_one(award_id)
                 if not isinstance(award, Award):
                     return False, False
                 did_expire = award.expire(now)

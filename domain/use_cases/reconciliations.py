@@ -39,7 +39,7 @@ class Reconciliations:
         return retrying(attempt)
 
     def get_reconciliation(self, run_id: UUID) -> dict[str, Any]:
-        run = self._streams.load([run_id]).get(run_id)
+        run = self._streams.load_one(run_id)
         if not isinstance(run, Reconciliation):
             raise RunNotFound(f"no reconciliation run {run_id}", field="run_id")
         return run.report
@@ -51,4 +51,4 @@ class Reconciliations:
         return Page(data=[runs[UUID(run_id)].report for run_id in page], next_cursor=next_cursor, has_more=has_more)
 
     def _log(self) -> ReconciliationLog | None:
-        return self._streams.load([ReconciliationLog.ID]).get(ReconciliationLog.ID)
+        return self._streams.load_one(ReconciliationLog.ID)

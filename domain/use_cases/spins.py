@@ -324,7 +324,7 @@ class Spins:
         return SettledSpin(record=record, settled_at=record["settled_at"], processing_ms=record["processing_ms"])
 
     def _player(self, player_id: str) -> Player:
-        player = self._streams.load([Player.stream_id(player_id)]).get(Player.stream_id(player_id))
+        player = self._streams.load_one(Player.stream_id(player_id))
         if player is None:
             raise PlayerNotFound(f"no player {player_id!r}", field="player_id")
         return player

@@ -113,7 +113,7 @@ def test_a_large_tampering_is_alerted_recorded_logged_and_sent_signed(services, 
     assert report["status"] == "drift"
     alerted = {c["name"] for c in report["checks"] if c["alert"]}
     assert {"player balances", "award spins remaining"} <= alerted
-    run = services.ledger._load_one(UUID(report["run_id"]))
+    run = services.ledger.streams.load_one(UUID(report["run_id"]))
     assert isinstance(run, Reconciliation) and {a["check"] for a in run.alerts} == alerted
     assert any("reconciliation drift: player balances" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
     headers, body = next((h, b) for h, b in Receiver.received if json.loads(b)["check"] == "player balances")
