@@ -24,6 +24,7 @@ from app.http import parse_json_body
 
 AUDITED_ENDPOINTS = frozenset({
     "awards.create_award", "awards.create_awards", "awards.cancel_award",
+    "campaigns.put_campaign", "campaigns.launch_campaign", "campaigns.cancel_campaign",
     "players.deposit", "players.withdraw", "players.start_self_exclusion",
     "sessions.open_session", "game.spin", "game.bonus_spin",
 })

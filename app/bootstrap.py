@@ -18,7 +18,10 @@ from app.auth import Keyring
 from app.config import Settings
 from app.database import eventsourcing_env
 from app.eventstore import open_ledger
+from app.campaign_store import CampaignStore
+from app.campaigns import CampaignService
 from app.group_commit import GroupCommit
+from app.job_queue import QueueWorker, deferring_queue
 from app.schema import upgrade
 from app.services import Services
 from app.sessions import SessionStore
@@ -67,9 +70,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, random_bytes: R
     )
     datastore = ledger.recorder.datastore
     sessions, audit, webhooks = SessionStore(datastore), AuditLog(datastore), WebhookStore(datastore)
+    campaigns = CampaignService(ledger, CampaignStore(datastore), deferring_queue(), clock, random_bytes, settings.campaign_chunk_size)
     return Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger, random_bytes=random_bytes,
-        sessions=sessions, read_models=ReadModels(datastore), audit=audit, webhooks=webhooks,
+        sessions=sessions, read_models=ReadModels(datastore), audit=audit, webhooks=webhooks, campaigns=campaigns,
     )
 
 
@@ -86,20 +90,23 @@ def projections_datastore(database_url: str, pool_size: int = 4) -> PostgresData
 @dataclass
 class WorkerParts:
     """What ``spinledger worker`` runs: the projections and the webhook outbox following the store, the sender
-    delivering the outbox, the scheduler running the jobs."""
+    delivering the outbox, the scheduler running the timed jobs, and the queue's worker issuing campaigns."""
 
     services: Services
     datastore: PostgresDatastore
     followers: ProjectionWorker
     sender: WebhookSender
     scheduler: BackgroundScheduler
+    queue: QueueWorker
 
     def start(self) -> None:
         self.followers.start()
         self.sender.start()
         self.scheduler.start()
+        self.queue.start()
 
     def stop(self) -> None:
+        self.queue.stop()
         self.scheduler.shutdown(wait=True)
         self.sender.stop()
         self.followers.stop()
@@ -125,4 +132,9 @@ def bootstrap_worker(settings: Settings) -> WorkerParts:
         settings.reconcile_cron, services.reconcile, services.purge_audit_log, settings.audit_purge_cron,
         services.expire_awards, settings.award_expiry_check_seconds,
     )
-    return WorkerParts(services, datastore, followers, sender, scheduler)
+    queue = QueueWorker(
+        settings.database_url, services.campaigns, concurrency=settings.campaign_concurrency,
+        heartbeat_seconds=settings.campaign_heartbeat_seconds, stalled_seconds=settings.campaign_stalled_seconds,
+        stalled_check_seconds=settings.campaign_heartbeat_seconds,
+    )
+    return WorkerParts(services, datastore, followers, sender, scheduler, queue)

@@ -1,6 +1,6 @@
 """The ``spinledger`` command: ``serve`` (gunicorn), ``worker`` (projections and scheduler), ``run``
 (development: both, on an embedded PostgreSQL), ``db upgrade``, ``db version``, ``projections rebuild``,
-``reconcile``, ``events export``, ``audit purge``, ``rtp``."""
+``reconcile``, ``events export``, ``audit purge``, ``campaigns status``, ``rtp``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Callable, Iterator, TypeVar
 
 from app import gunicorn_hooks
 from app.audit_cli import add_audit_commands, audit_command
+from app.campaign_cli import add_campaign_commands, campaign_command
 from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
 from app.db_cli import add_db_commands, db_command
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the HTTP API under gunicorn (HOST, PORT, WEB_CONCURRENCY, WEB_CONNECTIONS)")
     commands.add_parser("run", help="development: serve and worker, on an embedded PostgreSQL when DATABASE_URL is unset")
-    commands.add_parser("worker", help="run the projections, supervised (DATABASE_URL, PROJECTION_POLL_SECONDS)")
+    commands.add_parser("worker", help="run the projections, the webhook sender, the scheduler and the campaign queue, supervised")
     projections_parser = commands.add_parser("projections", help="manage the read models")
     projection_commands = projections_parser.add_subparsers(dest="projections_command", required=True)
     rebuild_parser = projection_commands.add_parser("rebuild", help="rebuild from position zero into fresh tables, then swap them in")
@@ -282,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     rtp_parser.add_argument("--spins", type=positive_or_zero, default=10_000_000, help="Monte Carlo base spins (0: none; default 10,000,000)")
     rtp_parser.add_argument("--seed", type=int, default=None, help="seed of the Monte Carlo generator, to repeat a run")
     add_audit_commands(commands)
+    add_campaign_commands(commands)
     add_db_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "rtp":
@@ -308,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         return audit_command(settings, args)
     if args.command == "db":
         return db_command(settings, args)
+    if args.command == "campaigns":
+        return campaign_command(settings, args)
     return run(settings)
 
 

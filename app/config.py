@@ -45,6 +45,15 @@ class Settings:
     webhook_allow_private: bool = False
     award_expiry_check_seconds: float = 60.0
     award_expiry_notice_seconds: int = 0
+    campaign_chunk_size: int = 1000
+    campaign_concurrency: int = 2
+    campaign_heartbeat_seconds: float = 5.0
+    campaign_stalled_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.campaign_heartbeat_seconds >= self.campaign_stalled_seconds:
+            raise ConfigError("CAMPAIGN_HEARTBEAT_SECONDS must be less than CAMPAIGN_STALLED_SECONDS: "
+                              "a worker's heartbeat must come before it is taken for stopped")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +86,10 @@ class Settings:
             webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
             award_expiry_check_seconds=_seconds(env, "AWARD_EXPIRY_CHECK_SECONDS", 60.0),
             award_expiry_notice_seconds=_int(env, "AWARD_EXPIRY_NOTICE_SECONDS", 0),
+            campaign_chunk_size=_bounded(env, "CAMPAIGN_CHUNK_SIZE", 1000, most=1000),
+            campaign_concurrency=_bounded(env, "CAMPAIGN_CONCURRENCY", 2, most=32),
+            campaign_heartbeat_seconds=_seconds(env, "CAMPAIGN_HEARTBEAT_SECONDS", 5.0, most=300),
+            campaign_stalled_seconds=_seconds(env, "CAMPAIGN_STALLED_SECONDS", 30.0),
         )
 
 
@@ -127,6 +140,13 @@ def _percent(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
         raise ConfigError(f"{name} must be a percentage such as 0.5, got {raw!r}") from None
     if not value.is_finite() or not 0 <= value <= 100:
         raise ConfigError(f"{name} must be between 0 and 100, got {raw!r}")
+    return value
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, *, most: int) -> int:
+    value = _positive(env, name, default)
+    if value > most:
+        raise ConfigError(f"{name} must be at most {most}, got {value}")
     return value
 
 

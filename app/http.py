@@ -85,11 +85,13 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = StrictJsonParser()
 
 
-def body_limit(limit: int) -> Any:
-    """Lets one view accept a larger body than ``DEFAULT_BODY_LIMIT``."""
+def body_limit(limit: int, *, streamed: bool = False) -> Any:
+    """Lets one view accept a larger body than ``DEFAULT_BODY_LIMIT``; a ``streamed`` one reads it from
+    ``request.stream`` as it comes in (the limit still holds), instead of having it read whole first."""
 
     def mark(view: Any) -> Any:
         view.body_limit = limit
+        view.streams_body = streamed
         return view
 
     return mark
@@ -104,7 +106,7 @@ def install_request_hooks(app: Flask) -> None:
         )
         view = app.view_functions.get(request.endpoint or "")
         request.max_content_length = getattr(view, "body_limit", DEFAULT_BODY_LIMIT)
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH") and not getattr(view, "streams_body", False):
             request.get_data(cache=True)  # refuses a body past the limit (413) before anything else
 
     @app.after_request

@@ -56,3 +56,5 @@ def configure_logging(level: str = "INFO") -> None:
         root.removeHandler(handler)
     root.addHandler(json_handler())
     root.setLevel(level)
+    # The job queue says at every start that it registered its built-in tasks: not news to anyone.
+    logging.getLogger("procrastinate.blueprints").setLevel(max(logging.WARNING, root.level))

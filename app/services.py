@@ -13,6 +13,7 @@ from flask import current_app
 
 from app.audit_log import AuditLog, Purged
 from app.auth import Keyring
+from app.campaigns import CampaignService
 from app.config import Settings
 from app.errors import ApiError
 from app.sessions import SessionStore
@@ -45,6 +46,7 @@ class Services:
     read_models: ReadModels
     audit: AuditLog
     webhooks: WebhookStore
+    campaigns: CampaignService
 
     def get_award(self, award_id: UUID) -> AwardStatus:
         now = self.clock.now()

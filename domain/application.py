@@ -1,7 +1,7 @@
 """The spinledger Application: every use case of the award service, one method each.
 
 Players, promotions and awards are decided here; spins, the wallet, compliance's reads, the reconciliation's
-record and award expiry are collaborators (``domain.use_cases``) built here and handed what they need.
+record, award expiry and campaigns' streams are collaborators (``domain.use_cases``) built here and handed what they need.
 
 The ports are filled at construction: the clock, the randomness, a cache of states last seen, and
 ``batching``, which turns a group method (``record_awards``, ``Spins.settle_group``) into what one request
@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 
 from domain.award import ACTIVE, Award
 from domain.award_decision import AwardResult, decide_awards, group_stream_ids
+from domain.campaign import Campaign, CampaignFigures, CampaignTerms
 from domain.clock import Clock, RandomBytes
 from domain.errors import (
     AwardNotFound,
@@ -35,11 +36,12 @@ from domain.player import SELF_EXCLUSION_MONTHS, Player
 from domain.promotion import Promotion, PromotionTerms
 from domain.requests import AwardRequest, FundsRequest, PlayerProfile, SpinCommand
 from domain.results import (
-    AwardOutcome, AwardStatus, FundsOutcome, GameRound, GameState, PlayerSummary, PromotionSummary, SelfExclusion, SpinOutcome,
+    AwardOutcome, AwardStatus, FundsOutcome, FundsReceipt, GameRound, GameState, PlayerSummary, PromotionSummary, SelfExclusion, SpinOutcome,
     SpinRecord, SpinReplay,
 )
 from domain.slot.definition import SlotGame
 from domain.streams import NoCache, StreamStore, StateCache, Streams, retrying
+from domain.use_cases.campaigns import Campaigns
 from domain.use_cases.compliance import Compliance
 from domain.use_cases.expiry import Expiry
 from domain.use_cases.reconciliations import Reconciliations
@@ -102,6 +104,7 @@ class SpinLedger(Application[UUID]):
         self.compliance = Compliance(self.events, self.repository)
         self.reconciliations = Reconciliations(self.streams, clock)
         self.expiry = Expiry(self.streams, clock)
+        self.campaigns = Campaigns(self.streams, clock)
         self._award_groups: Batch[AwardRequest, AwardResult] = batching(self.record_awards)
         self._spin_groups: Batch[SpinJob, SpinResult] = batching(self.spins.settle_group)
 
@@ -238,13 +241,17 @@ class SpinLedger(Application[UUID]):
         data = [AwardStatus.of(awards[UUID(award_id)], now) for award_id in page_ids]
         return Page(data=data, next_cursor=next_cursor, has_more=has_more)
 
-    def cancel_award(self, award_id: UUID, reason: str) -> AwardStatus:
-        def attempt() -> AwardStatus:
+    def cancel_award(self, award_id: UUID, reason: str, idempotency_key: str | None = None) -> tuple[AwardStatus, bool]:
+        """Cancels an active award; the retry of a cancel with the same ``idempotency_key`` gets the first one's
+        answer back (True: a replay)."""
+
+        def attempt() -> tuple[AwardStatus, bool]:
             now = self.clock.now()
             award = self._get_award(award_id)
-            award.cancel(reason, now)
+            if not award.cancel(reason, now, idempotency_key):
+                return AwardStatus.of(award, award.cancelled_at), True
             self.streams.save(award)
-            return AwardStatus.of(award, now)
+            return AwardStatus.of(award, now), False
 
         return retrying(attempt)
 
@@ -273,6 +280,9 @@ class SpinLedger(Application[UUID]):
     def move_funds(self, request: FundsRequest) -> FundsOutcome:
         return self.wallet.move_funds(request)
 
+    def find_transaction(self, player_id: str, transaction_id: str) -> FundsReceipt:
+        return self.wallet.find_transaction(player_id, transaction_id)
+
     def spin_record(self, spin_id: str, stream_id: UUID, version: int) -> SpinRecord:
         return self.compliance.spin_record(spin_id, stream_id, version)
 
@@ -293,6 +303,27 @@ class SpinLedger(Application[UUID]):
 
     def expire_awards(self, award_ids: Iterable[UUID], notice: timedelta | None = None) -> tuple[int, int]:
         return self.expiry.expire_awards(award_ids, notice)
+
+    def define_campaign(self, campaign_id: str, terms: CampaignTerms) -> tuple[Campaign, bool]:
+        return self.campaigns.define_campaign(campaign_id, terms)
+
+    def get_campaign(self, campaign_id: str) -> Campaign:
+        return self.campaigns.get_campaign(campaign_id)
+
+    def record_campaign_audience(self, campaign_id: str, upload_id: str, added: int, players_total: int, digest: str) -> Campaign:
+        return self.campaigns.record_audience(campaign_id, upload_id, added, players_total, digest)
+
+    def launch_campaign(self, campaign_id: str, players_total: int, chunks: int, chunk_size: int) -> tuple[Campaign, bool]:
+        return self.campaigns.launch_campaign(campaign_id, players_total, chunks, chunk_size)
+
+    def complete_campaign(self, campaign_id: str, figures: CampaignFigures) -> Campaign:
+        return self.campaigns.complete_campaign(campaign_id, figures)
+
+    def cancel_campaign(self, campaign_id: str, reason: str) -> Campaign:
+        return self.campaigns.cancel_campaign(campaign_id, reason)
+
+    def fail_campaign(self, campaign_id: str, reason: str) -> Campaign:
+        return self.campaigns.fail_campaign(campaign_id, reason)
 
     # -- loading ---------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AwardNotCancellable
+from domain.errors import AwardNotCancellable, IdempotencyKeyReused
 from domain.ids import award_id_for_key
 
 ACTIVE, COMPLETED, EXPIRED, CANCELLED = "active", "completed", "expired", "cancelled"
@@ -71,6 +71,7 @@ class Award(Aggregate):
         self.expires_at = expires_at
         self.idempotency_key = idempotency_key
         self.fingerprint = fingerprint
+        self.request_id = request_id  # of the call that made it: a campaign's awards carry the campaign's
         self.spins_used = 0
         self.spins_forfeited = 0
         self.total_win = Decimal("0.00")
@@ -129,13 +130,22 @@ class Award(Aggregate):
             self.spins_used += 1
         self.total_win += win
 
-    def cancel(self, reason: str, at: datetime) -> None:
+    def cancel(self, reason: str, at: datetime, idempotency_key: str | None = None) -> bool:
+        """Cancels the award; False, recording nothing, when it is a retry of the cancel made with
+        ``idempotency_key``."""
+        if idempotency_key is not None and self.cancelled_at is not None and getattr(self, "cancel_key", None) == idempotency_key:
+            if reason != self.cancel_reason:
+                raise IdempotencyKeyReused("idempotency_key was already used for a different cancel", field="idempotency_key")
+            return False
         status = self.status_at(at)
         if status != ACTIVE:
             raise AwardNotCancellable(f"award is {status} and cannot be cancelled")
-        self._record_cancellation(reason=reason, spins_forfeited=self.unplayed, timestamp=at)
+        self._record_cancellation(reason=reason, spins_forfeited=self.unplayed, idempotency_key=idempotency_key, timestamp=at)
+        return True
 
     @event("AwardCancelled")
-    def _record_cancellation(self, reason: str, spins_forfeited: int, timestamp: datetime) -> None:
+    def _record_cancellation(self, reason: str, spins_forfeited: int, timestamp: datetime, idempotency_key: str | None = None) -> None:
         self.cancelled_at = timestamp
+        self.cancel_reason = reason
+        self.cancel_key = idempotency_key  # absent from cancels recorded before keys were taken
         self.spins_forfeited += spins_forfeited

@@ -85,7 +85,7 @@ def _grant_one(
     if prior is not None:
         if prior.fingerprint != request.fingerprint():
             raise IdempotencyKeyReused("idempotency_key was already used for a different request", field="idempotency_key")
-        return AwardOutcome(AwardReceipt.of(prior), replayed=True)
+        return AwardOutcome(AwardReceipt.of(prior), replayed=True, made_by=prior.request_id)
     if request.expires_at is not None and request.expires_at <= now:
         raise ValidationFailed("expires_at must be in the future", field="expires_at")
     player = states.get(Player.stream_id(request.player_id))
@@ -102,7 +102,7 @@ def _grant_one(
     decision.players[player.id] = player
     _, read_version, award_ids, spins = reserved.get(promo.id) or (promo, promo.version, [], 0)
     reserved[promo.id] = (promo, read_version, [*award_ids, str(award.id)], spins + award.spins_awarded)
-    return AwardOutcome(AwardReceipt.of(award), replayed=False)
+    return AwardOutcome(AwardReceipt.of(award), replayed=False, made_by=request.request_id)
 
 
 def new_award(request: AwardRequest, promo: Promotion, now: datetime) -> Award:

@@ -140,3 +140,15 @@ class WebhookNotFound(DomainError):
 
 class GameVersionUnavailable(DomainError):
     code = "GAME_VERSION_UNAVAILABLE"
+
+
+class CampaignNotFound(DomainError):
+    code = "CAMPAIGN_NOT_FOUND"
+
+
+class CampaignNotEditable(DomainError):
+    code = "CAMPAIGN_NOT_EDITABLE"
+
+
+class TransactionNotFound(DomainError):
+    code = "TRANSACTION_NOT_FOUND"

@@ -39,6 +39,7 @@ class AwardReceipt:
 class AwardOutcome:
     receipt: AwardReceipt
     replayed: bool
+    made_by: str | None = None  # the request id of the call that made the award (for a replay, the first call)
 
 
 @dataclass(frozen=True)

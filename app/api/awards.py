@@ -7,6 +7,7 @@ from app.auth import require_scope
 from app.errors import ApiError, STATUS_BY_CODE, error_body
 from app.http import Blueprint, body_limit
 from app.schemas.awards import (
+    AwardByKeySchema,
     AwardReceiptSchema,
     AwardRequestSchema,
     AwardStatusSchema,
@@ -16,10 +17,12 @@ from app.schemas.awards import (
     IdempotencyHeaderSchema,
     award_request,
     batch_requests,
+    one_key,
 )
 from app.schemas.common import PageArgsSchema, page_schema
 from app.services import ledger, services
 from domain.errors import DomainError
+from domain.ids import award_id_for_key
 from domain.requests import AwardRequest
 from domain.results import AwardOutcome
 
@@ -78,9 +81,20 @@ def list_player_awards(args: dict[str, Any], player_id: str) -> Any:
     return services().list_player_awards(player_id, args.get("after"), args["limit"])
 
 
+@blp.route("/awards", methods=["GET"])
+@require_scope("awards:read", "awards:write")
+@blp.arguments(AwardByKeySchema(), location="query")
+@blp.response(200, AwardStatusSchema, description="the award this idempotency key made (404 AWARD_NOT_FOUND: it made none)")
+def find_award(args: dict[str, str]) -> Any:
+    """For a caller whose award call timed out: look the key up before sending the call again."""
+    return services().get_award(award_id_for_key(args["idempotency_key"]))
+
+
 @blp.route("/awards/<uuid:award_id>/cancel", methods=["POST"])
 @require_scope("awards:write")
+@blp.arguments(IdempotencyHeaderSchema(), location="headers")
 @blp.arguments(CancelRequestSchema())
-@blp.response(200, AwardStatusSchema)
-def cancel_award(body: dict[str, str], award_id: UUID) -> Any:
-    return ledger().cancel_award(award_id, body["reason"])
+@blp.response(200, AwardStatusSchema, description="cancelled; with the same idempotency key again, the first answer, Idempotent-Replayed: true")
+def cancel_award(headers: dict[str, str], body: dict[str, str], award_id: UUID) -> Any:
+    status, replayed = ledger().cancel_award(award_id, body["reason"], one_key(body.get("idempotency_key"), headers.get("idempotency_key")))
+    return (status, 200, {"Idempotent-Replayed": "true"}) if replayed else status

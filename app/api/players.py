@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import ValidationError
+
 from app.auth import require_scope
+from app.errors import ApiError
 from app.http import Blueprint
 from app.schemas.players import PlayerProfileSchema, PlayerSchema, SelfExclusionRequestSchema, SelfExclusionSchema
-from app.schemas.wallet import FundsReceiptSchema, FundsRequestSchema
+from app.schemas.wallet import TRANSACTION_ID, FundsReceiptSchema, FundsRequestSchema, TransactionSchema
 from app.services import ledger, services
 from domain.requests import DEPOSIT, WITHDRAWAL, FundsRequest, PlayerProfile
 
@@ -35,6 +38,17 @@ def get_player(player_id: str) -> Any:
 @blp.response(200, SelfExclusionSchema)
 def start_self_exclusion(body: dict[str, str], player_id: str) -> Any:
     return ledger().start_self_exclusion(player_id, body["period"])
+
+
+@blp.route("/players/<extid:player_id>/transactions/<transaction_id>", methods=["GET"])
+@require_scope("players:write", "finance")
+@blp.response(200, TransactionSchema, description="the deposit or withdrawal made with this transaction id")
+def get_transaction(player_id: str, transaction_id: str) -> Any:
+    try:
+        TRANSACTION_ID(transaction_id)
+    except ValidationError as error:
+        raise ApiError("VALIDATION_ERROR", f"transaction_id: {error.messages[0]}", field="transaction_id") from None
+    return ledger().find_transaction(player_id, transaction_id)
 
 
 @blp.route("/players/<extid:player_id>/deposits", methods=["POST"])

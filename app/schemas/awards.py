@@ -38,12 +38,16 @@ class IdempotencyHeaderSchema(Schema):
         unknown = EXCLUDE
 
 
-def award_request(body: dict[str, Any], header_key: str | None = None) -> AwardRequest:
-    """The award request, its key taken from the body or the ``Idempotency-Key`` header (they must agree)."""
-    body_key = body.get("idempotency_key")
+def one_key(body_key: str | None, header_key: str | None) -> str | None:
+    """The idempotency key, from the body or the ``Idempotency-Key`` header (they must agree), or None."""
     if header_key is not None and body_key is not None and header_key != body_key:
         raise ApiError("VALIDATION_ERROR", "idempotency_key differs from the Idempotency-Key header", field="idempotency_key")
-    key = body_key or header_key
+    return body_key or header_key
+
+
+def award_request(body: dict[str, Any], header_key: str | None = None) -> AwardRequest:
+    """The award request, its key taken from the body or the ``Idempotency-Key`` header (they must agree)."""
+    key = one_key(body.get("idempotency_key"), header_key)
     if key is None:
         raise ApiError("MISSING_FIELD", "idempotency_key: is required (in the body or the Idempotency-Key header)", field="idempotency_key")
     return AwardRequest(**{**body, "idempotency_key": key})
@@ -111,3 +115,8 @@ class AwardStatusSchema(Schema):
 
 class CancelRequestSchema(Schema):
     reason = Text(500, required=True, metadata={"example": "campaign withdrawn"})
+    idempotency_key = fields.String(validate=IDEMPOTENCY_KEY, metadata={"description": "or the Idempotency-Key header: a retried cancel gets the first answer back"})
+
+
+class AwardByKeySchema(Schema):
+    idempotency_key = fields.String(required=True, validate=IDEMPOTENCY_KEY, metadata={"example": "promo-free-5-12345-20251101"})

@@ -26,6 +26,24 @@ class FundsReceiptSchema(Schema):
     server_time = Instant(required=True)
 
 
+class TransactionSchema(Schema):
+    """A deposit or withdrawal looked up by its transaction id."""
+
+    transaction_id = fields.String(required=True)
+    player_id = fields.String(required=True)
+    type = fields.String(required=True, attribute="kind", metadata={"enum": ["deposit", "withdrawal"]})
+    direction = fields.Method("_direction", required=True, metadata={"enum": ["credit", "debit"]})
+    amount = Money(required=True)
+    currency = fields.String(required=True)
+    balance_after = Money(required=True, attribute="balance", metadata={"description": "the player's cash balance right after it"})
+    event_id = fields.String(required=True)
+    occurred_at = Instant(required=True, attribute="server_time")
+
+    @staticmethod
+    def _direction(receipt: object) -> str:
+        return "credit" if getattr(receipt, "kind") == "deposit" else "debit"
+
+
 class SessionRequestSchema(Schema):
     player_id = external_id(required=True, metadata={"example": "player-a7f3b2"})
 

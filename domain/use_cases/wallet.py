@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import IdempotencyKeyReused, InsufficientFunds, PlayerNotFound, PlayerSelfExcluded, ValidationFailed
+from domain.errors import IdempotencyKeyReused, InsufficientFunds, PlayerNotFound, PlayerSelfExcluded, TransactionNotFound, ValidationFailed
 from domain.ids import event_id_for
 from domain.player import Player
 from domain.request_record import WALLET, RequestRecord
@@ -52,6 +52,14 @@ class Wallet:
             return FundsOutcome(self._funds_receipt(event, request.player_id), replayed=False)
 
         return retrying(attempt)
+
+    def find_transaction(self, player_id: str, transaction_id: str) -> FundsReceipt:
+        """A player's deposit or withdrawal by its transaction id, as its call answered it (for a caller whose call
+        timed out: look it up before sending it again)."""
+        record = self._streams.load_one(RequestRecord.stream_id(WALLET, transaction_id))
+        if not isinstance(record, RequestRecord) or record.player_id != player_id:
+            raise TransactionNotFound(f"player {player_id!r} has no transaction {transaction_id!r}", field="transaction_id")
+        return self._funds_receipt(self._streams.event_at(Player.stream_id(player_id), record.player_version), player_id)
 
     @staticmethod
     def _funds_receipt(event: Any, player_id: str) -> FundsReceipt:

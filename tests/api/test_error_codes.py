@@ -134,7 +134,9 @@ def test_not_found_and_method_not_allowed_are_enveloped(client):
     assert_envelope(client.get("/api/v1/no-such-thing", headers=ADMIN), 404, "NOT_FOUND")
     assert_envelope(client.get("/", headers=ADMIN), 404, "NOT_FOUND")
     assert_envelope(client.delete("/api/v1/awards", headers=ADMIN), 405, "METHOD_NOT_ALLOWED")
-    assert_envelope(client.get("/api/v1/awards", headers=ADMIN), 405, "METHOD_NOT_ALLOWED")
+    assert_envelope(client.patch("/api/v1/awards", headers=ADMIN), 405, "METHOD_NOT_ALLOWED")
+    # GET /api/v1/awards looks an award up by its key (issue 21): without one, the field is named.
+    assert_envelope(client.get("/api/v1/awards", headers=ADMIN), 400, "MISSING_FIELD", "idempotency_key")
 
 
 def bad_award_bodies(player_id: str, promo_id: str):

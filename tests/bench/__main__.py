@@ -27,7 +27,7 @@ from app.database import LOCAL_SERVER_URL, create_database, drop_database, serve
 from domain.slot.certification.exact import exact_report
 from domain.slot.certification.montecarlo import MonteCarloResult, simulate
 from domain.slot.crystal_forge import CRYSTAL_FORGE
-from tests.bench import compliance, cpu, read_models, webhooks, wrk
+from tests.bench import campaigns, compliance, cpu, read_models, webhooks, wrk
 
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key"
@@ -282,6 +282,8 @@ def main() -> int:
         lags = read_models.lag_under_spin_load(with_database(server_url, dbname), port, tokens_file, SECONDS / ROUNDS * 2, SPIN_PLAYERS)
         tokens_file.unlink()
         hooks = bench_webhooks_under_awards(base, port, with_database(server_url, dbname), players)
+        checkpoint(server_url)
+        campaign_figures = campaigns.bench_campaigns(base, AUTH, with_database(server_url, dbname), define_promotion(base, 1_000_000_000))
         fill_promo = define_promotion(base, 1_000_000_000)
     except BaseException:
         stop_server(process)
@@ -327,6 +329,7 @@ def main() -> int:
         {"figure": "webhook delivery, backlog (webhooks/s)", "value": round(hooks.backlog / max(hooks.backlog_seconds, 1e-9)),
          "limit": ">= 1,000", "passed": hooks.backlog / max(hooks.backlog_seconds, 1e-9) >= 1000,
          "note": f"{hooks.backlog:,} deliveries to a local receiver in {hooks.backlog_seconds:.1f} s, signatures checked"},
+        *campaigns.rows(campaign_figures),
         {"figure": "raw select_notifications read+decode (events/s)", "value": round(figures.raw_events_per_second), "limit": None,
          "passed": True, "note": "the library's own read, pages of 1,000"},
         {"figure": "projection rebuild, slowest (events/s)", "value": round(min(figures.rebuild_events_per_second.values())),

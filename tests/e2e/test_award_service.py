@@ -117,3 +117,25 @@ def test_any_worker_scraped_reports_the_requests_every_worker_answered(server):
     for _ in range(40):  # a connection each: gunicorn's two workers take turns to accept them
         assert requests.get(f"{server.base}/api/v1/awards/{uuid.uuid4()}", headers=ADMIN, timeout=10).status_code == 404
     assert [answered() - before for _ in range(8)] == [40] * 8
+
+
+def test_an_award_whose_caller_gave_up_before_the_answer_is_found_by_its_key(server):
+    import json
+    import socket
+
+    player_id, promo_id = setup(server)
+    key = unique("timed-out")
+    assert requests.get(f"{server.base}/api/v1/awards", params={"idempotency_key": key}, headers=ADMIN, timeout=10).status_code == 404
+    body = json.dumps(award_json(player_id, promo_id, key=key, issued_at=None)).encode()
+    head = (f"POST /api/v1/awards HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: {ADMIN['Authorization']}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as caller:
+        caller.sendall(head + body)  # and hangs up at once, as a client whose timeout ran out does
+    deadline = time.monotonic() + 10
+    while (found := requests.get(f"{server.base}/api/v1/awards", params={"idempotency_key": key}, headers=ADMIN, timeout=10)).status_code == 404:
+        assert time.monotonic() < deadline, "the award never appeared"
+        time.sleep(0.05)
+    assert found.status_code == 200
+    assert (found.json()["award_id"], found.json()["player_id"], found.json()["status"]) == (str(award_id_for_key(key)), player_id, "active")
+    retried = requests.post(f"{server.base}/api/v1/awards", data=body, headers={**ADMIN, "Content-Type": "application/json"}, timeout=10)
+    assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (200, "true")

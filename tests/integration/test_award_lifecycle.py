@@ -78,7 +78,8 @@ def test_a_batch_answers_each_item_in_order_and_replays_a_key_repeated_within_it
 
 def test_cancelling_records_the_unplayed_spins_as_forfeited(ledger, player_and_promo):
     receipt = ledger.award_free_spins(award_request(*player_and_promo, award_value=8)).receipt
-    status = ledger.cancel_award(UUID(receipt.award_id), "withdrawn")
+    status, replayed = ledger.cancel_award(UUID(receipt.award_id), "withdrawn")
+    assert not replayed
     assert (status.status, status.spins_forfeited, status.spins_remaining) == ("cancelled", 8, 0)
     assert status.spins_used + status.spins_remaining + status.spins_forfeited == status.spins_awarded
     cancelled = list(ledger.events.get(UUID(receipt.award_id)))[-1]

@@ -252,3 +252,13 @@ def test_spinledger_db_upgrade_exits_2_with_one_line_when_it_cannot_reach_the_da
     done = spinledger("db", "upgrade", database_url=f"postgresql://postgres@127.0.0.1:{port}/spinledger")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("spinledger: cannot reach the database: ") and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_the_job_queues_migration_is_the_installed_procrastinates_own_schema():
+    from procrastinate.schema import SchemaManager
+
+    (queue,) = [m for m in migrations() if m.name.endswith("_job_queue.sql")]
+    header, body = queue.sql.split("\n\n", 1)  # the file's own opening comment, then the library's text
+    assert all(line.startswith("-- ") for line in header.splitlines())
+    assert body == SchemaManager.get_schema()
+

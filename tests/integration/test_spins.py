@@ -241,7 +241,7 @@ def test_spins_used_remaining_and_forfeited_always_add_up_to_spins_awarded(ledge
     award_id = awarded(ledger, player_id, spins=5)
     for _ in range(2):
         ledger.spin(GAME, spin_command(player_id, None, currency=None, award_id=award_id))
-    status = ledger.cancel_award(UUID(award_id), "campaign withdrawn")
+    status, _ = ledger.cancel_award(UUID(award_id), "campaign withdrawn")
     assert (status.spins_used, status.spins_remaining, status.spins_forfeited) == (2, 0, 3)
     assert status.spins_used + status.spins_remaining + status.spins_forfeited == status.spins_awarded
 
