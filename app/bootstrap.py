@@ -21,7 +21,7 @@ from app.eventstore import open_ledger
 from app.campaign_store import CampaignStore
 from app.campaigns import CampaignService
 from app.group_commit import GroupCommit
-from app.job_queue import QueueWorker, deferring_queue
+from app.job_queue import deferring_queue
 from app.schema import upgrade
 from app.services import Services
 from app.sessions import SessionStore
@@ -41,6 +41,8 @@ from projections.webhook_outbox import OutboxProjection, OutboxView
 # committers, 3.4-4.4 with one; spins of 16 players 0.47-0.49 x the bare endpoint's throughput with two, 0.55 with one.
 GROUPED = functools.partial(GroupCommit, max_items=1000, committers=1)
 CACHED_STATES = 50_000
+# A campaign issuer touches each player once: a cache of its players would only grow with the campaign.
+ISSUER_CACHED_STATES = 1_000
 
 
 class SystemClock:
@@ -50,16 +52,19 @@ class SystemClock:
 
 def build_ledger(
     database_url: str, clock: Clock, random_bytes: RandomBytes, *, pool_size: int = 8, max_overflow: int = 8,
+    cached_states: int = CACHED_STATES,
 ) -> SpinLedger:
     """The Application on PostgreSQL, its ports filled as every process runs it: states cached between requests,
     awards and spins that arrive together decided and appended as one group."""
     return open_ledger(
         database_url, clock, random_bytes, pool_size=pool_size, max_overflow=max_overflow,
-        cache=StateCache(CACHED_STATES), batching=GROUPED,
+        cache=StateCache(cached_states), batching=GROUPED,
     )
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None, random_bytes: RandomBytes = os.urandom) -> Services:
+def bootstrap(
+    settings: Settings, *, clock: Clock | None = None, random_bytes: RandomBytes = os.urandom, cached_states: int = CACHED_STATES,
+) -> Services:
     """Everything a process runs on, the database's schema made current first."""
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL and sets it)")
@@ -67,6 +72,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, random_bytes: R
     upgrade(settings.database_url)  # every store's tables, before anything uses them (under the schema's advisory lock)
     ledger = build_ledger(
         settings.database_url, clock, random_bytes, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow,
+        cached_states=cached_states,
     )
     datastore = ledger.recorder.datastore
     sessions, audit, webhooks = SessionStore(datastore), AuditLog(datastore), WebhookStore(datastore)
@@ -90,23 +96,21 @@ def projections_datastore(database_url: str, pool_size: int = 4) -> PostgresData
 @dataclass
 class WorkerParts:
     """What ``spinledger worker`` runs: the projections and the webhook outbox following the store, the sender
-    delivering the outbox, the scheduler running the timed jobs, and the queue's worker issuing campaigns."""
+    delivering the outbox, the scheduler running the timed jobs (``app.worker`` adds the campaign issuers, processes
+    of their own that bootstrap themselves)."""
 
     services: Services
     datastore: PostgresDatastore
     followers: ProjectionWorker
     sender: WebhookSender
     scheduler: BackgroundScheduler
-    queue: QueueWorker
 
     def start(self) -> None:
         self.followers.start()
         self.sender.start()
         self.scheduler.start()
-        self.queue.start()
 
     def stop(self) -> None:
-        self.queue.stop()
         self.scheduler.shutdown(wait=True)
         self.sender.stop()
         self.followers.stop()
@@ -132,9 +136,4 @@ def bootstrap_worker(settings: Settings) -> WorkerParts:
         settings.reconcile_cron, services.reconcile, services.purge_audit_log, settings.audit_purge_cron,
         services.expire_awards, settings.award_expiry_check_seconds,
     )
-    queue = QueueWorker(
-        settings.database_url, services.campaigns, concurrency=settings.campaign_concurrency,
-        heartbeat_seconds=settings.campaign_heartbeat_seconds, stalled_seconds=settings.campaign_stalled_seconds,
-        stalled_check_seconds=settings.campaign_heartbeat_seconds,
-    )
-    return WorkerParts(services, datastore, followers, sender, scheduler, queue)
+    return WorkerParts(services, datastore, followers, sender, scheduler)

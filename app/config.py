@@ -47,6 +47,7 @@ class Settings:
     award_expiry_notice_seconds: int = 0
     campaign_chunk_size: int = 1000
     campaign_concurrency: int = 2
+    campaign_processes: int = 1
     campaign_heartbeat_seconds: float = 5.0
     campaign_stalled_seconds: float = 30.0
 
@@ -88,6 +89,7 @@ class Settings:
             award_expiry_notice_seconds=_int(env, "AWARD_EXPIRY_NOTICE_SECONDS", 0),
             campaign_chunk_size=_bounded(env, "CAMPAIGN_CHUNK_SIZE", 1000, most=1000),
             campaign_concurrency=_bounded(env, "CAMPAIGN_CONCURRENCY", 2, most=32),
+            campaign_processes=_bounded(env, "CAMPAIGN_PROCESSES", 1, most=32),
             campaign_heartbeat_seconds=_seconds(env, "CAMPAIGN_HEARTBEAT_SECONDS", 5.0, most=300),
             campaign_stalled_seconds=_seconds(env, "CAMPAIGN_STALLED_SECONDS", 30.0),
         )

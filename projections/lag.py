@@ -1,4 +1,4 @@
-"""How far each projection is behind the event store: in events, and in seconds of the oldest one waiting."""
+"""How far each projection (and the webhook outbox) is behind the event store: in events, and in seconds of the oldest one waiting."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from eventsourcing.postgres import PostgresDatastore
 
 from projections.catalogue import PROJECTIONS
 from projections.source import APPLICATION, EventSource
+from projections.view import BatchProjection, View
+from projections.webhook_outbox import OutboxProjection, OutboxView
+
+# Every follower of the store the worker runs: the read models and the webhook outbox.
+FOLLOWERS: dict[str, tuple[type[BatchProjection], type[View]]] = {**PROJECTIONS, "webhook_outbox": (OutboxProjection, OutboxView)}
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ def projection_lags(datastore: PostgresDatastore, now: datetime) -> list[Lag]:
     source = EventSource(datastore)
     head = source.head()
     lags = []
-    for name, (projection_class, view_class) in PROJECTIONS.items():
+    for name, (projection_class, view_class) in FOLLOWERS.items():
         view = view_class(datastore)
         try:
             position = view.max_tracking_id(APPLICATION) or 0

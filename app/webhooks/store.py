@@ -104,7 +104,10 @@ class WebhookStore:
             cursor.execute("UPDATE webhook_subscriptions SET deleted_at = %s WHERE id = %s AND deleted_at IS NULL", [now, subscription_id])
             if cursor.rowcount == 0:
                 return False
-            cursor.execute("UPDATE webhook_deliveries SET status = %s WHERE subscription_id = %s AND status IN (%s, %s)",
+            # Rows locked in id order, as ``report`` locks them: a sender reporting while this runs waits, never deadlocks.
+            cursor.execute("""UPDATE webhook_deliveries SET status = %s WHERE id IN (
+                                  SELECT id FROM webhook_deliveries WHERE subscription_id = %s AND status IN (%s, %s)
+                                  ORDER BY id FOR UPDATE)""",
                            [CANCELLED, subscription_id, PENDING, DEAD])
         return True
 
@@ -174,8 +177,10 @@ class WebhookStore:
                    FROM unnest(%(ids)s::uuid[], %(statuses)s::int[], %(errors)s::text[], %(nexts)s::timestamptz[],
                                %(delivered)s::bool[], %(dead)s::bool[], %(attempts)s::int[])
                         AS o(id, status, error, next_attempt_at, delivered, dead, attempts)
-                   -- Only the latest claim's outcome: a sender that overran its lease reports too late.
-                   WHERE d.id = o.id AND d.status = 'pending' AND d.attempts = o.attempts""",
+                   -- Only the latest claim's outcome: a sender that overran its lease reports too late. The rows are
+                   -- locked in id order first, as ``unsubscribe`` locks them.
+                   WHERE d.id = o.id AND d.status = 'pending' AND d.attempts = o.attempts
+                     AND d.id IN (SELECT id FROM webhook_deliveries WHERE id = ANY(%(ids)s::uuid[]) ORDER BY id FOR UPDATE)""",
                 {"now": now, "ids": [o.delivery_id for o in outcomes], "statuses": [o.status for o in outcomes],
                  "errors": [o.error for o in outcomes], "nexts": [o.next_attempt_at for o in outcomes],
                  "delivered": [o.error is None for o in outcomes], "dead": [o.dead for o in outcomes],

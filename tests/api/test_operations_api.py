@@ -17,6 +17,7 @@ from app.logs import json_handler
 from projections.catalogue import PROJECTIONS, build
 from projections.runner import catch_up
 from projections.source import EventSource
+from projections.webhook_outbox import OutboxProjection, OutboxView
 from tests.api.helpers import define, funded_session, register, spin
 from tests.support import ADMIN, API_KEYS, METRICS, NO_SCATTER, ScriptedStops, award_json
 
@@ -27,6 +28,7 @@ def caught_up(app):
     datastore = app.extensions["spinledger"].ledger.recorder.datastore
     for name in PROJECTIONS:
         catch_up(build(datastore, name), EventSource(datastore))
+    catch_up(OutboxProjection(OutboxView(datastore)), EventSource(datastore))
 
 
 def test_readyz_reports_every_projection_and_is_ready_once_they_caught_up(app, client):
@@ -35,7 +37,7 @@ def test_readyz_reports_every_projection_and_is_ready_once_they_caught_up(app, c
     response = client.get("/readyz")
     assert response.status_code == 200, response.json
     assert response.json["status"] == "ready"
-    assert {p["projection"] for p in response.json["projections"]} == set(PROJECTIONS)
+    assert {p["projection"] for p in response.json["projections"]} == set(PROJECTIONS) | {"webhook_outbox"}
     assert all(p["events"] == 0 and p["seconds"] == 0 for p in response.json["projections"])
 
 
@@ -60,6 +62,8 @@ def test_metrics_expose_each_projections_lag_in_prometheus_format(app, client, c
     lag = re.search(r'^spinledger_projection_lag_seconds\{projection="wallet"\} (\S+)$', text, re.M)
     assert lag and float(lag.group(1)) >= 7
     assert re.search(r'^spinledger_projection_lag_events\{projection="event_index"\} [1-9]', text, re.M)
+    outbox = re.search(r'^spinledger_projection_lag_events\{projection="webhook_outbox"\} (\S+)$', text, re.M)
+    assert outbox and float(outbox.group(1)) >= 1  # the webhook outbox follows the store too: it has the player's event to pass
 
 
 def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

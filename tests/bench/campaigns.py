@@ -64,10 +64,17 @@ def start_worker(database_url: str) -> subprocess.Popen:
 
 
 def peak_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """The largest peak resident memory of the worker and its campaign issuers."""
+    peaks = [0.0]
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if entry.name == str(pid) or fields.get("PPid", "").strip() == str(pid):
+            peaks.append(int(fields.get("VmHWM", "0 kB").split()[0]) / 1024)
+    return max(peaks)
 
 
 def run_campaign(base: str, headers: dict[str, str], promo_id: str, players: list[str], worker_pid: int) -> CampaignRun:

@@ -1,0 +1,73 @@
+"""The campaign issuers of ``spinledger worker``: ``CAMPAIGN_PROCESSES`` processes of their own, each running the job
+queue's worker (``app.job_queue.QueueWorker``) on what ``app.bootstrap`` builds (``app.worker.issue_campaigns``).
+
+Issuing a chunk is Python work (deciding a thousand awards, serialising their events): in the worker's own process
+it would share one interpreter lock with the projections that follow those very events. In processes of their own,
+the issuers and the projections run side by side. The worker starts them, starts again one that dies (after 1 s,
+doubling to 30 s), and stops them (SIGTERM: each lets its running chunks finish); an issuer whose worker died stops
+by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from multiprocessing.process import BaseProcess
+from typing import Callable
+
+from app.config import Settings
+
+logger = logging.getLogger(__name__)
+STOP_SECONDS = 120
+
+
+class CampaignIssuers:
+    """Starts, watches and stops the issuer processes."""
+
+    def __init__(self, settings: Settings, target: Callable[[Settings, int], None]):
+        """``target(settings, parent_pid)`` is what each process runs: the module it lives in is imported afresh."""
+        self._settings = settings
+        self._target = target
+        self._context = multiprocessing.get_context("spawn")  # a fresh interpreter: no pool or thread of ours copied
+        self._processes: list[BaseProcess | None] = [None] * settings.campaign_processes
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        for slot in range(len(self._processes)):
+            self._processes[slot] = self._spawn(slot)
+        self._watcher = threading.Thread(target=self._watch, name="campaign-issuers", daemon=True)
+        self._watcher.start()
+
+    def _spawn(self, slot: int) -> BaseProcess:
+        process = self._context.Process(target=self._target, args=(self._settings, os.getpid()), name=f"campaign-issuer-{slot}")
+        process.start()
+        logger.info("campaign issuer %d started (pid %s)", slot, process.pid)
+        return process
+
+    def _watch(self) -> None:
+        pauses = [1.0] * len(self._processes)
+        while not self._stopping.wait(1.0):
+            for slot, process in enumerate(self._processes):
+                if process is not None and not process.is_alive() and not self._stopping.is_set():
+                    logger.error("campaign issuer %d (pid %s) exited with %s; starting it again in %.0f s",
+                                 slot, process.pid, process.exitcode, pauses[slot])
+                    if self._stopping.wait(pauses[slot]):
+                        return
+                    pauses[slot] = min(30.0, pauses[slot] * 2)
+                    self._processes[slot] = self._spawn(slot)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
+        for process in self._processes:
+            if process is not None and process.is_alive():
+                process.terminate()  # SIGTERM: its running chunks finish first
+        for process in self._processes:
+            if process is not None:
+                process.join(timeout=STOP_SECONDS)
+                if process.is_alive():
+                    process.kill()
