@@ -8,8 +8,8 @@ from typing import Callable, Iterable
 
 from domain.campaign import Campaign, CampaignFigures, CampaignTerms, campaign_award_key, campaign_request_id
 from domain.clock import Clock
-from domain.errors import CampaignNotFound, ValidationFailed
-from domain.promotion import AWARD_TYPE_FREE_SPINS
+from domain.errors import CampaignNotFound, PromotionNotFound, ValidationFailed
+from domain.promotion import AWARD_TYPE_FREE_SPINS, Promotion
 from domain.requests import AwardRequest
 from domain.streams import Streams, retrying
 
@@ -24,6 +24,12 @@ class Campaigns:
 
         if terms.expires_at is not None and terms.expires_at <= self.clock.now():
             raise ValidationFailed("expires_at must be in the future", field="expires_at")
+        # Caught here, not as a refusal of every player: a campaign for a promotion or game that is not there.
+        promo = self._streams.load_one(Promotion.stream_id(terms.promo_id))
+        if not isinstance(promo, Promotion):
+            raise PromotionNotFound(f"no promotion {terms.promo_id!r}", field="promo_id")
+        if terms.game_code not in promo.terms_data["game_codes"]:
+            raise ValidationFailed(f"game_code {terms.game_code!r} is not a game of promotion {terms.promo_id!r}", field="game_code")
 
         def attempt() -> tuple[Campaign, bool]:
             now = self.clock.now()

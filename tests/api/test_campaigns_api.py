@@ -239,6 +239,9 @@ def test_an_unknown_campaign_is_not_found_and_bad_terms_name_their_field(client)
         response = client.put(f"/api/v1/campaigns/{unique('c')}", json={**body, field: value}, headers=ADMIN)
         assert_envelope(response, 400, "VALIDATION_ERROR", field)
     assert_envelope(client.put(f"/api/v1/campaigns/{unique('c')}", json={**body, "vip": True}, headers=ADMIN), 400, "VALIDATION_ERROR", "vip")
+    assert_envelope(client.put(f"/api/v1/campaigns/{unique('c')}", json=body, headers=ADMIN), 404, "PROMO_NOT_FOUND", "promo_id")
+    other_game = client.put(f"/api/v1/campaigns/{unique('c')}", json={**body, "promo_id": define(client), "game_code": "another-game"}, headers=ADMIN)
+    assert_envelope(other_game, 400, "VALIDATION_ERROR", "game_code")
     assert_envelope(client.get("/api/v1/campaigns/x/results?outcome=maybe", headers=ADMIN), 400, "VALIDATION_ERROR", "outcome")
 
 
