@@ -77,6 +77,7 @@ class Progress:
 
 
 LOCK_KEY = "hashtextextended('spinledger campaign ' || %s, 0)"
+FINISH_LOCK_KEY = "hashtextextended('spinledger campaign chunks ' || %s, 0)"
 
 
 def parse_upload(lines: Iterable[bytes], content_type: str) -> Iterator[tuple[int, str]]:
@@ -137,7 +138,8 @@ class CampaignStore:
 
     @contextmanager
     def locked(self, campaign_id: str) -> Iterator[psycopg.Connection[Any]]:
-        """A connection holding the campaign's lock, for an upload or a launch and the event it records."""
+        """A connection holding the campaign's lock (a session's advisory lock), for an upload or a launch and the
+        event it records."""
         with self._datastore.get_connection() as conn:
             conn.execute(f"SELECT pg_advisory_lock({LOCK_KEY})", [campaign_id])
             try:
@@ -162,6 +164,8 @@ class CampaignStore:
                         raise _bad_line(line, f"is past {MAX_PLAYERS_PER_UPLOAD:,} players, the most one upload takes")
                     digest.update(player_id.encode() + b"\n")
                     copy.write_row((line, player_id))
+            if count == 0:
+                raise ApiError("VALIDATION_ERROR", "audience: the upload names no player", field="audience")
             if self._launched(conn, campaign_id):
                 raise ApiError("CAMPAIGN_NOT_EDITABLE", f"campaign {campaign_id!r} is launched: its audience cannot change", field="campaign_id")
             base = self.players_total(conn, campaign_id)
@@ -192,8 +196,9 @@ class CampaignStore:
 
     def plan(self, conn: psycopg.Connection[Any], campaign_id: str, launch: int, chunk_size: int,
              defer: Callable[[psycopg.Connection[Any], list[Chunk]], list[int]]) -> tuple[int, int]:
-        """Cuts the audience into chunks (once) and gives each chunk that waits for no job one, deferred in the same
-        transaction on ``conn`` (``locked``); chunks a failed launch left unfinished are queued again for this launch.
+        """Cuts the audience into chunks (at the first launch: later ones keep them, whatever the chunk size now) and
+        gives each unfinished chunk that no job of the queue waits for or runs a job, deferred in the same transaction
+        on ``conn`` (``locked``); chunks a failed launch left unfinished are queued again for this launch.
         Returns the chunks and players in all."""
         with conn.transaction():
             total = self.players_total(conn, campaign_id)
@@ -204,7 +209,7 @@ class CampaignStore:
                 INSERT INTO campaign_chunks (campaign_id, chunk, first_position, last_position, launch)
                 SELECT %(campaign)s, g, g * %(size)s + 1, least((g + 1) * %(size)s, %(total)s), %(launch)s
                   FROM generate_series(0, (%(total)s - 1) / %(size)s) AS g
-                ON CONFLICT (campaign_id, chunk) DO NOTHING
+                 WHERE NOT EXISTS (SELECT 1 FROM campaign_chunks WHERE campaign_id = %(campaign)s)  -- cut once, at the first launch
                 """,
                 {"campaign": campaign_id, "size": chunk_size, "total": total, "launch": launch},
             )
@@ -215,7 +220,7 @@ class CampaignStore:
             waiting = conn.execute(
                 """
                 SELECT c.chunk, c.first_position, c.last_position FROM campaign_chunks c
-                 WHERE c.campaign_id = %s AND c.status = 'queued'
+                 WHERE c.campaign_id = %s AND c.status IN ('queued', 'running')  -- running, with no job left: its job died
                    AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = c.job_id AND j.status::text = ANY(%s))
                  ORDER BY c.chunk
                 """,
@@ -257,8 +262,12 @@ class CampaignStore:
 
     def finish_chunk(self, campaign_id: str, chunk: Chunk, outcomes: Sequence[PlayerOutcome], now: datetime) -> Progress:
         """Writes the players' outcomes (a player's first one stays), recounts the chunk from its rows and marks it done,
-        in one transaction. Returns the campaign's progress after it."""
+        in one transaction. Returns the campaign's progress after it.
+
+        The chunks of one campaign finish one at a time (a lock of their own): the last two to finish together
+        would otherwise each count the other still open, and neither would see the campaign done."""
         with self._datastore.get_connection() as conn, conn.transaction():
+            conn.execute(f"SELECT pg_advisory_xact_lock({FINISH_LOCK_KEY})", [campaign_id])
             conn.execute(
                 """
                 INSERT INTO campaign_results (campaign_id, position, player_id, outcome, award_id, error_code, recorded_at)

@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from multiprocessing.process import BaseProcess
 from typing import Callable
 
@@ -21,6 +22,7 @@ from app.config import Settings
 
 logger = logging.getLogger(__name__)
 STOP_SECONDS = 120
+HEALTHY_SECONDS = 60  # an issuer that ran this long before it died starts again after 1 s, not after its last back-off
 
 
 class CampaignIssuers:
@@ -34,6 +36,7 @@ class CampaignIssuers:
         self._processes: list[BaseProcess | None] = [None] * settings.campaign_processes
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._started_at: dict[int, float] = {}
 
     def start(self) -> None:
         for slot in range(len(self._processes)):
@@ -44,19 +47,27 @@ class CampaignIssuers:
     def _spawn(self, slot: int) -> BaseProcess:
         process = self._context.Process(target=self._target, args=(self._settings, os.getpid()), name=f"campaign-issuer-{slot}")
         process.start()
+        self._started_at[slot] = time.monotonic()
         logger.info("campaign issuer %d started (pid %s)", slot, process.pid)
         return process
 
     def _watch(self) -> None:
         pauses = [1.0] * len(self._processes)
-        while not self._stopping.wait(1.0):
+        due: dict[int, float] = {}  # slot: when its dead process is started again
+        while not self._stopping.wait(0.5):
+            now = time.monotonic()
             for slot, process in enumerate(self._processes):
-                if process is not None and not process.is_alive() and not self._stopping.is_set():
+                if process is None or process.is_alive():
+                    continue
+                if slot not in due:
+                    if now - self._started_at.get(slot, now) > HEALTHY_SECONDS:
+                        pauses[slot] = 1.0  # it had run a good while: this is a new failure, not the same one again
                     logger.error("campaign issuer %d (pid %s) exited with %s; starting it again in %.0f s",
                                  slot, process.pid, process.exitcode, pauses[slot])
-                    if self._stopping.wait(pauses[slot]):
-                        return
+                    due[slot] = now + pauses[slot]
                     pauses[slot] = min(30.0, pauses[slot] * 2)
+                elif now >= due[slot]:
+                    del due[slot]
                     self._processes[slot] = self._spawn(slot)
 
     def stop(self) -> None:

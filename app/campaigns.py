@@ -101,6 +101,8 @@ class CampaignService:
                 if campaign.status == QUEUED:
                     self._store.plan(conn, campaign_id, campaign.launches, self.chunk_size,
                                      lambda conn, waiting: defer_chunks(self._queue, conn, campaign_id, waiting))
+            # Every chunk done, and no run left to say so (the last one's completion failed): launching says it.
+            self._complete_if_done(campaign_id, self._store.progress(campaign_id))
         return self.status(campaign_id)
 
     def cancel(self, campaign_id: str, reason: str) -> CampaignStatus:
@@ -137,15 +139,18 @@ class CampaignService:
             logger.info("campaign %s is %s: chunk %s has nothing to do", campaign_id, campaign.status, chunk_number)
             return
         started = self._store.start_chunk(campaign_id, chunk_number, self._clock.now())
-        if started is None:
+        if started is None:  # done already: by a run whose completion check did not happen (killed, or it failed)
+            self._complete_if_done(campaign_id, self._store.progress(campaign_id))
             return
         chunk, pending = started
         requests = campaign_award_requests(campaign, (player_id for _, player_id in pending))
         results = self._ledger.award_batch(requests) if requests else []
         ours = campaign_request_id(campaign_id)
         outcomes = [_outcome(position, player_id, result, ours) for (position, player_id), result in zip(pending, results)]
-        progress = self._store.finish_chunk(campaign_id, chunk, outcomes, self._clock.now())
-        if progress.chunks_open == 0:
+        self._complete_if_done(campaign_id, self._store.finish_chunk(campaign_id, chunk, outcomes, self._clock.now()))
+
+    def _complete_if_done(self, campaign_id: str, progress: Progress) -> None:
+        if progress.chunks and progress.chunks_open == 0:
             self._ledger.complete_campaign(campaign_id, CampaignFigures(
                 progress.processed, progress.awarded, progress.replayed, progress.refused, progress.refused_by_code))
 

@@ -84,6 +84,10 @@ class QueueWorker:
         self._thread.start()
         self._started.wait(timeout=30)
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         """Lets the running chunks finish, then stops."""
         self._stopping.set()

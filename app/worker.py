@@ -58,6 +58,9 @@ def issue_campaigns(settings: Settings, parent_pid: int) -> None:
             if os.getppid() != parent_pid:
                 logger.error("campaign issuer: the worker that started it is gone; stopping")
                 break
+            if not queue.running:  # its thread ended on something it could not start again from: the worker restarts us
+                logger.error("campaign issuer: the job queue's worker ended; exiting to be started again")
+                raise SystemExit(1)
     finally:
         queue.stop()
         services.close()

@@ -112,7 +112,7 @@ class Campaign(Aggregate):
 
     @property
     def editable(self) -> bool:
-        return self.launched_at is None
+        return self.launched_at is None and self.ended is None  # a cancelled draft is not one either
 
     def check_editable(self) -> None:
         if not self.editable:

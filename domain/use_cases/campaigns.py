@@ -22,6 +22,9 @@ class Campaigns:
     def define_campaign(self, campaign_id: str, terms: CampaignTerms) -> tuple[Campaign, bool]:
         """Defines the campaign, or changes a draft's terms; True if it was created."""
 
+        if ":" in campaign_id:  # it would make the keys of two campaigns' players collide: x + y:z and x:y + z
+            raise ValidationFailed("campaign_id must not contain ':' (it separates the campaign from the player in award keys)",
+                                   field="campaign_id")
         if terms.expires_at is not None and terms.expires_at <= self.clock.now():
             raise ValidationFailed("expires_at must be in the future", field="expires_at")
         # Caught here, not as a refusal of every player: a campaign for a promotion or game that is not there.

@@ -301,3 +301,40 @@ def test_a_chunk_failing_on_its_last_attempt_fails_the_campaign_and_a_relaunch_f
 
     kinds = [type(e).__name__ for e in services.ledger.events.get(Campaign.stream_id(campaign_id))]
     assert kinds == ["CampaignDefined", "AudienceAdded", "CampaignLaunched", "CampaignFailed", "CampaignLaunched", "CampaignCompleted"]
+
+
+def test_a_campaign_whose_chunks_were_recorded_but_whose_completion_was_not_completes_when_launched_or_run_again(client, campaign_app):
+    from app.campaign_store import CampaignStore, PlayerOutcome
+
+    services = campaign_app.extensions["spinledger"]
+    store = CampaignStore(services.ledger.recorder.datastore)
+    for finish in ("launch", "run"):
+        campaign_id = define_campaign(client, define(client))
+        players = [register(client) for _ in range(2)]
+        upload_csv(client, campaign_id, players)
+        client.post(f"/api/v1/campaigns/{campaign_id}/launch", headers=ADMIN)
+        # As a worker killed after the chunk's outcomes were committed and before CampaignCompleted was recorded.
+        chunk, pending = store.start_chunk(campaign_id, 0, services.clock.now())
+        store.finish_chunk(campaign_id, chunk, [PlayerOutcome(p, pid, "refused", error_code="INELIGIBLE") for p, pid in pending],
+                           services.clock.now())
+        assert client.get(f"/api/v1/campaigns/{campaign_id}", headers=ADMIN).json["status"] == "running"
+        if finish == "launch":
+            assert client.post(f"/api/v1/campaigns/{campaign_id}/launch", headers=ADMIN).json["status"] == "completed"
+        else:
+            drain(campaign_app)  # the chunk's job, run again, finds its chunk done and the campaign too
+        status = client.get(f"/api/v1/campaigns/{campaign_id}", headers=ADMIN).json
+        assert (status["status"], status["processed"], status["refused_by_code"]) == ("completed", 2, {"INELIGIBLE": 2}), finish
+    drain(campaign_app)
+
+
+def test_a_cancelled_draft_takes_no_more_terms_or_players_and_ids_cannot_make_keys_collide(client):
+    promo_id = define(client)
+    campaign_id = define_campaign(client, promo_id)
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/cancel", json={}, headers=ADMIN).json["status"] == "cancelled"
+    terms = {"name": "Weekly reactivation", "promo_id": promo_id, "award_value": 6, "game_code": GAME}
+    assert_envelope(client.put(f"/api/v1/campaigns/{campaign_id}", json=terms, headers=ADMIN), 409, "CAMPAIGN_NOT_EDITABLE", "campaign_id")
+    assert_envelope(upload_csv(client, campaign_id, [register(client)]), 409, "CAMPAIGN_NOT_EDITABLE", "campaign_id")
+    # campaign "x" with player "y:z" and campaign "x:y" with player "z" would share the key campaign:x:y:z
+    assert_envelope(client.put("/api/v1/campaigns/x:y", json=terms, headers=ADMIN), 400, "VALIDATION_ERROR", "campaign_id")
+    empty = client.post(f"/api/v1/campaigns/{define_campaign(client, promo_id)}/audience", data="player_id\n", headers=CSV)
+    assert_envelope(empty, 400, "VALIDATION_ERROR", "audience")

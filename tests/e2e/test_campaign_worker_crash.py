@@ -108,3 +108,41 @@ def test_a_campaign_survives_its_worker_killed_mid_chunk_with_the_same_counts_an
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
         flask_app.extensions["spinledger"].close()
+
+
+def issuers_of(pid: int) -> set[int]:
+    """The campaign issuer processes a worker started: its children spawned by multiprocessing (not the resource
+    tracker multiprocessing starts beside them)."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid) and b"spawn_main" in command:
+            found.add(int(entry.name))
+    return found
+
+
+def test_a_campaign_issuer_that_dies_is_started_again_by_its_worker(own_database):
+    worker = start_worker(own_database)
+    try:
+        deadline = time.monotonic() + 60
+        while not (first := issuers_of(worker.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(first) == 1, first  # CAMPAIGN_PROCESSES=1
+        (issuer,) = first
+        os.kill(issuer, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not (again := issuers_of(worker.pid) - {issuer}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(again) == 1 and worker.poll() is None, again
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    assert worker.returncode == 0
