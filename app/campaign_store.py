@@ -3,8 +3,8 @@ player's outcome.
 
 An upload is parsed as it streams in and copied into a temporary table; only when every line is good are its new
 players added to the audience, in the same transaction: a bad line keeps nothing of its upload. Uploads and
-launches of one campaign take turns on a transaction-level advisory lock, so a launch sees an upload whole or
-not at all, and no upload adds to a launched campaign.
+launches of one campaign take turns on an advisory lock (``locked``), held while the campaign's event is recorded
+too: a launch sees an upload whole or not at all, and no upload adds to a launched campaign.
 
 A chunk's outcomes are written once per player (the first issue of a player decides its row) and its figures
 are recounted from them in the same transaction: a chunk issued twice, or a worker killed in the middle of one,
@@ -18,7 +18,7 @@ import hashlib
 import io
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -28,6 +28,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from app.errors import ApiError
 from app.schemas.fields import EXTERNAL_ID_PATTERN
+from domain.campaign import CampaignFigures
 from domain.paging import Page
 
 CSV, NDJSON = "text/csv", "application/x-ndjson"
@@ -63,17 +64,10 @@ class PlayerOutcome:
 
 @dataclass(frozen=True)
 class Progress:
-    chunks: int = 0
-    chunks_started: int = 0
-    chunks_open: int = 0  # queued or running
-    awarded: int = 0
-    replayed: int = 0
-    refused: int = 0
-    refused_by_code: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def processed(self) -> int:
-        return self.awarded + self.replayed + self.refused
+    chunks: int
+    chunks_started: int
+    chunks_open: int  # queued or running
+    figures: CampaignFigures  # what the chunks done came to
 
 
 LOCK_KEY = "hashtextextended('spinledger campaign ' || %s, 0)"
@@ -152,7 +146,7 @@ class CampaignStore:
     def add_audience(self, conn: psycopg.Connection[Any], campaign_id: str, players: Iterable[tuple[int, str]],
                      record: Callable[[Upload], None]) -> Upload:
         """Adds the upload's new players, in upload order, in one transaction on ``conn`` (``locked``), committed once
-        ``record`` (the upload's event) returns; refuses (409) a launched campaign."""
+        ``record`` (the upload's event, which refuses a launched campaign) returns."""
         digest = hashlib.sha256()
         count = 0
         with conn.transaction():
@@ -166,8 +160,6 @@ class CampaignStore:
                     copy.write_row((line, player_id))
             if count == 0:
                 raise ApiError("VALIDATION_ERROR", "audience: the upload names no player", field="audience")
-            if self._launched(conn, campaign_id):
-                raise ApiError("CAMPAIGN_NOT_EDITABLE", f"campaign {campaign_id!r} is launched: its audience cannot change", field="campaign_id")
             base = self.players_total(conn, campaign_id)
             added = conn.execute(
                 """
@@ -187,10 +179,6 @@ class CampaignStore:
         """The audience's size (its positions run 1, 2, 3, …)."""
         row = conn.execute("SELECT coalesce(max(position), 0) AS total FROM campaign_audience WHERE campaign_id = %s", [campaign_id]).fetchone()
         return int(row["total"])  # type: ignore[index,call-overload]
-
-    @staticmethod
-    def _launched(conn: psycopg.Connection[Any], campaign_id: str) -> bool:
-        return conn.execute("SELECT 1 FROM campaign_chunks WHERE campaign_id = %s LIMIT 1", [campaign_id]).fetchone() is not None
 
     # -- chunks --------------------------------------------------------------------------------------
 
@@ -324,11 +312,10 @@ class CampaignStore:
             [campaign_id],
         ).fetchall()
         assert row is not None
-        return Progress(
-            chunks=row["chunks"], chunks_started=row["started"], chunks_open=row["open"], awarded=int(row["awarded"]),  # type: ignore[call-overload]
-            replayed=int(row["replayed"]), refused=int(row["refused"]),  # type: ignore[call-overload]
-            refused_by_code={c["code"]: int(c["n"]) for c in codes},  # type: ignore[call-overload]
-        )
+        awarded, replayed, refused = int(row["awarded"]), int(row["replayed"]), int(row["refused"])  # type: ignore[call-overload]
+        figures = CampaignFigures(awarded + replayed + refused, awarded, replayed, refused,
+                                  {c["code"]: int(c["n"]) for c in codes})  # type: ignore[call-overload]
+        return Progress(chunks=row["chunks"], chunks_started=row["started"], chunks_open=row["open"], figures=figures)  # type: ignore[call-overload]
 
     # -- results -------------------------------------------------------------------------------------
 

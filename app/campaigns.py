@@ -20,13 +20,13 @@ from procrastinate import App
 from app.campaign_store import CampaignStore, PlayerOutcome, Progress, Upload
 from app.job_queue import defer_chunks
 from domain.application import SpinLedger
-from domain.campaign import COMPLETED, DRAFT, FAILED, QUEUED, RUNNING, Campaign, CampaignFigures, CampaignTerms, campaign_request_id
+from domain.campaign import COMPLETED, DRAFT, FAILED, QUEUED, Campaign, CampaignTerms
 from domain.clock import Clock, RandomBytes
 from domain.errors import DomainError
 from domain.ids import uuid7
 from domain.paging import Page
 from domain.results import AwardOutcome
-from domain.use_cases.campaigns import campaign_award_requests
+from domain.use_cases.campaigns import campaign_award_requests, granted_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +52,9 @@ class CampaignStatus:
 
     @classmethod
     def of(cls, campaign: Campaign, progress: Progress) -> CampaignStatus:
-        status = campaign.status
-        if status == QUEUED and progress.chunks_started:
-            status = RUNNING
+        status = campaign.status_given(chunks_started=progress.chunks_started > 0)
         total = campaign.players_total
-        figures = campaign.figures if status == COMPLETED else CampaignFigures(
-            progress.processed, progress.awarded, progress.replayed, progress.refused, progress.refused_by_code)
+        figures = campaign.figures if status == COMPLETED else progress.figures
         terms = campaign.terms
         return cls(
             campaign_id=campaign.campaign_id, name=terms.name, promo_id=terms.promo_id, award_value=terms.award_value,
@@ -83,10 +80,10 @@ class CampaignService:
         return self._status(campaign), created
 
     def add_audience(self, campaign_id: str, players: Iterable[tuple[int, str]]) -> Upload:
-        """Adds an upload's players (parsed as it streams in) and records ``AudienceAdded``."""
-        self._ledger.get_campaign(campaign_id).check_editable()
+        """Adds an upload's players (parsed as it streams in) and records ``AudienceAdded``, whose recording refuses
+        a campaign launched meanwhile (and so rolls the upload back)."""
+        self._ledger.get_campaign(campaign_id).check_editable()  # before the body is read, not after
         with self._store.locked(campaign_id) as conn:
-            self._ledger.get_campaign(campaign_id).check_editable()
             upload_id = str(uuid7(self._clock.now(), self._random_bytes))
             return self._store.add_audience(conn, campaign_id, players, lambda upload: self._ledger.record_campaign_audience(
                 campaign_id, upload_id, upload.added, upload.players_total, upload.digest))
@@ -145,19 +142,15 @@ class CampaignService:
         chunk, pending = started
         requests = campaign_award_requests(campaign, (player_id for _, player_id in pending))
         results = self._ledger.award_batch(requests) if requests else []
-        ours = campaign_request_id(campaign_id)
-        outcomes = [_outcome(position, player_id, result, ours) for (position, player_id), result in zip(pending, results)]
+        outcomes = [_outcome(campaign_id, position, player_id, result) for (position, player_id), result in zip(pending, results)]
         self._complete_if_done(campaign_id, self._store.finish_chunk(campaign_id, chunk, outcomes, self._clock.now()))
 
     def _complete_if_done(self, campaign_id: str, progress: Progress) -> None:
         if progress.chunks and progress.chunks_open == 0:
-            self._ledger.complete_campaign(campaign_id, CampaignFigures(
-                progress.processed, progress.awarded, progress.replayed, progress.refused, progress.refused_by_code))
+            self._ledger.complete_campaign(campaign_id, progress.figures)
 
 
-def _outcome(position: int, player_id: str, result: AwardOutcome | DomainError, ours: str) -> PlayerOutcome:
+def _outcome(campaign_id: str, position: int, player_id: str, result: AwardOutcome | DomainError) -> PlayerOutcome:
     if isinstance(result, DomainError):
         return PlayerOutcome(position, player_id, "refused", error_code=result.code)
-    # A replay of an award this campaign made (a chunk issued again after a worker died) is the campaign's award.
-    outcome = "replayed" if result.replayed and result.made_by != ours else "awarded"
-    return PlayerOutcome(position, player_id, outcome, award_id=result.receipt.award_id)
+    return PlayerOutcome(position, player_id, granted_outcome(campaign_id, result), award_id=result.receipt.award_id)

@@ -95,20 +95,22 @@ class Campaign(Aggregate):
         self.campaign_id = campaign_id
         self.terms = CampaignTerms(name, promo_id, award_value, game_code, expires_at)
         self.players_total = 0
-        self.uploads = 0
         self.launches = 0
         self.launched_at: datetime | None = None
         self.finished_at: datetime | None = None
         self.ended: str | None = None  # completed, cancelled or failed
         self.figures = CampaignFigures()
-        self.failure: str | None = None
 
     @property
     def status(self) -> str:
-        """``running`` is not recorded here: the campaign's chunks say when one has started."""
+        """As recorded: ``running`` is not, the campaign's chunks say when one has started (``status_given``)."""
         if self.ended is not None:
             return self.ended
         return QUEUED if self.launched_at is not None else DRAFT
+
+    def status_given(self, *, chunks_started: bool) -> str:
+        """The status as the API shows it: a queued campaign one of whose chunks has started is running."""
+        return RUNNING if self.status == QUEUED and chunks_started else self.status
 
     @property
     def editable(self) -> bool:
@@ -148,7 +150,6 @@ class Campaign(Aggregate):
     @event(AudienceAdded)
     def _audience_added(self, upload_id: str, added: int, players_total: int, digest: str, timestamp: datetime) -> None:
         self.players_total = players_total
-        self.uploads += 1
 
     def launch(self, players_total: int, chunks: int, chunk_size: int, at: datetime) -> bool:
         """Queues the campaign's issuance of its ``players_total`` players (as its audience table counts them);
@@ -172,7 +173,6 @@ class Campaign(Aggregate):
         self.launched_at = self.launched_at or timestamp
         self.launches += 1
         self.ended = None
-        self.failure = None
         self.finished_at = None
 
     def complete(self, figures: CampaignFigures, at: datetime) -> bool:
@@ -222,5 +222,4 @@ class Campaign(Aggregate):
     @event(CampaignFailed)
     def _failed(self, reason: str, timestamp: datetime) -> None:
         self.ended = FAILED
-        self.failure = reason
         self.finished_at = timestamp

@@ -71,7 +71,7 @@ class EventIndexView(View):
         # What the first events of recently seen streams named, so that most batches need not ask the table.
         self.streams_seen: dict[str, tuple[str | None, str | None]] = {}  # by stream id, as text
 
-    def prepare(self, events: list[RawEvent]) -> list[IndexEntry]:  # type: ignore[override]
+    def prepare(self, events: list[RawEvent], positions: list[int]) -> list[IndexEntry]:  # type: ignore[override]
         entries = []
         loads = orjson.loads  # the store's own JSON, parsed in C: the reading thread's time is the rebuild's
         for event in events:

@@ -77,7 +77,7 @@ def catch_up(projection: BatchProjection, source: EventSource, head: int | None 
             while position < head and not stopping.is_set():
                 up_to = min(head, position + WINDOW)
                 read = source.read_events(position, up_to, batch, projection.topics, projection.decoded)
-                prepared = Prepared(projection.view.prepare(read.events), read.ids, read.position)
+                prepared = Prepared(projection.view.prepare(read.events, read.ids), read.ids, read.position)
                 _put(pages, (position, prepared), stopping)
                 position = read.position
             _put(pages, None, stopping)

@@ -59,11 +59,13 @@ class View(PostgresTrackingRecorder):
 
     def apply(self, events: Sequence[tuple[Any, Tracking]], position: Tracking) -> None:
         """Writes what ``events`` change, and ``position``, in one transaction."""
-        self.apply_prepared(self.prepare([event for event, _ in events]), [tracking.notification_id for _, tracking in events], position)
+        positions = [tracking.notification_id for _, tracking in events]
+        self.apply_prepared(self.prepare([event for event, _ in events], positions), positions, position)
 
-    def prepare(self, events: list[Any]) -> list[Any]:
-        """The part of handling a batch that needs no database (decoding, formatting); ``write`` takes what
-        it returns. A rebuild calls it in its reading thread, so that it overlaps writing the batch before."""
+    def prepare(self, events: list[Any], positions: list[int]) -> list[Any]:
+        """The part of handling a batch (the events at ``positions``) done before its transaction opens (decoding,
+        formatting); ``write`` takes what it returns. A rebuild calls it in its reading thread, so that it overlaps
+        writing the batch before."""
         return events
 
     def apply_prepared(self, prepared: list[Any], positions: list[int], position: Tracking) -> None:

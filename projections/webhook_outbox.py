@@ -12,9 +12,8 @@ import json
 import uuid
 from datetime import datetime, timezone
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -57,23 +56,20 @@ class OutboxView(View):
         super().__init__(*args, **kwargs)
         self._now = now  # the service's clock: a delivery is due from when it is enqueued
 
-    def apply(self, events: Sequence[tuple[Any, Tracking]], position: Tracking) -> None:
-        """The batch's delivery bodies are made before its transaction opens (for the event types a live
-        subscription asks for, as read just before): the transaction only locks, reads the subscriptions and
-        inserts, and is never left idle while Python formats thousands of bodies."""
-        positions = [tracking.notification_id for _, tracking in events]
+    def prepare(self, events: list[RawEvent], positions: list[int]) -> list[_Prepared]:  # type: ignore[override]
+        """The batch's delivery bodies, made before its transaction opens, for the event types a live subscription
+        asks for (as read just before): the transaction then only locks, reads the subscriptions and inserts, and is
+        never left idle while Python formats thousands of bodies."""
         wanted = self._wanted_types()
-        prepared = [_Prepared(event, number, delivery_body(event, number) if _type_name(event) in wanted else None)
-                    for (event, _), number in zip(events, positions)]
-        self.apply_prepared(prepared, positions, position)
+        return [_Prepared(event, delivery_body(event, number) if _type_name(event) in wanted else None)
+                for event, number in zip(events, positions)]
 
     def _wanted_types(self) -> set[str]:
         with self.datastore.get_connection() as conn:
             rows = conn.execute("SELECT DISTINCT unnest(event_types) AS type FROM webhook_subscriptions WHERE deleted_at IS NULL").fetchall()
         return {row["type"] for row in rows}
 
-    def write(self, cursor: Cursor[DictRow], events: list[_Prepared | RawEvent], positions: list[int]) -> None:  # type: ignore[override]
-        """Events ``apply`` prepared, or (caught up page by page, as a test or a one-off run does) raw ones."""
+    def write(self, cursor: Cursor[DictRow], events: list[_Prepared], positions: list[int]) -> None:  # type: ignore[override]
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
         subscriptions = cursor.execute(
             "SELECT id, event_types, from_position FROM webhook_subscriptions WHERE deleted_at IS NULL").fetchall()
@@ -81,15 +77,14 @@ class OutboxView(View):
             return
         now = self._now()
         rows: list[tuple[Any, ...]] = []
-        for raw_or_prepared, number in zip(events, positions):
-            item = raw_or_prepared if isinstance(raw_or_prepared, _Prepared) else _Prepared(raw_or_prepared, number, None)
+        for item, position in zip(events, positions):
             type_name = _type_name(item.event)
-            wanted = [s for s in subscriptions if item.position > s["from_position"] and type_name in s["event_types"]]
+            wanted = [s for s in subscriptions if position > s["from_position"] and type_name in s["event_types"]]
             if not wanted:
                 continue
             # A subscription made since the bodies were: the few bodies it adds are made here.
-            event_id, event_type, body = item.delivery or delivery_body(item.event, item.position)
-            rows += [(uuid.uuid5(s["id"], event_id), s["id"], event_id, event_type, item.position, body) for s in wanted]
+            event_id, event_type, body = item.delivery or delivery_body(item.event, position)
+            rows += [(uuid.uuid5(s["id"], event_id), s["id"], event_id, event_type, position, body) for s in wanted]
         if rows:
             columns = list(zip(*rows))
             cursor.execute(
@@ -106,7 +101,6 @@ class OutboxView(View):
 @dataclass(frozen=True)
 class _Prepared:
     event: RawEvent
-    position: int
     delivery: tuple[str, str, str] | None  # event id, type and body; None when no subscription wanted its type
 
 

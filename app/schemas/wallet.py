@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from app.schemas.fields import Instant, Money, Pattern, external_id
+from domain.results import FundsReceipt
 
 TRANSACTION_ID = Pattern(r"^[\x21-\x7e]{1,128}$", error="must be 1-128 printable ASCII characters without spaces")
 
@@ -40,8 +41,8 @@ class TransactionSchema(Schema):
     occurred_at = Instant(required=True, attribute="server_time")
 
     @staticmethod
-    def _direction(receipt: object) -> str:
-        return "credit" if getattr(receipt, "kind") == "deposit" else "debit"
+    def _direction(receipt: FundsReceipt) -> str:
+        return "credit" if receipt.kind == "deposit" else "debit"
 
 
 class SessionRequestSchema(Schema):

@@ -11,6 +11,7 @@ from domain.clock import Clock
 from domain.errors import CampaignNotFound, PromotionNotFound, ValidationFailed
 from domain.promotion import AWARD_TYPE_FREE_SPINS, Promotion
 from domain.requests import AwardRequest
+from domain.results import AwardOutcome
 from domain.streams import Streams, retrying
 
 
@@ -107,3 +108,11 @@ def campaign_award_requests(campaign: Campaign, player_ids: Iterable[str]) -> li
         )
         for player_id in player_ids
     ]
+
+
+
+def granted_outcome(campaign_id: str, granted: AwardOutcome) -> str:
+    """What a granted request (not refused) came to for the campaign: ``replayed`` when its key had already made an
+    award that the campaign did not make (another caller sent it); else ``awarded``, a replay of the campaign's own
+    award included (a chunk issued again after a worker died)."""
+    return "replayed" if granted.replayed and granted.made_by != campaign_request_id(campaign_id) else "awarded"

@@ -177,6 +177,7 @@ def test_a_bad_line_is_refused_with_its_number_and_nothing_of_that_upload_is_kep
     status = client.get(f"/api/v1/campaigns/{campaign_id}", headers=ADMIN).json
     assert status["players_total"] == 1
     assert upload_csv(client, campaign_id, players).json == {"campaign_id": campaign_id, "players_added": 2, "players_total": 3}
+    assert_envelope(client.get(f"/api/v1/campaigns/{campaign_id}/results?after=not-a-cursor", headers=ADMIN), 400, "VALIDATION_ERROR", "after")
 
 
 def test_a_draft_may_change_its_terms_and_a_launched_campaign_may_not(client, campaign_app):
