@@ -17,6 +17,7 @@ from app.audit_log import AuditLog
 from app.auth import Keyring
 from app.config import Settings
 from app.database import eventsourcing_env
+from app.database_gate import DatabaseGate, gate_pool
 from app.eventstore import open_ledger
 from app.campaign_store import CampaignStore
 from app.campaigns import CampaignService
@@ -75,11 +76,14 @@ def bootstrap(
         cached_states=cached_states,
     )
     datastore = ledger.recorder.datastore
+    gate = DatabaseGate(settings.database_wait_seconds)
+    gate_pool(datastore, gate)  # every store below shares the Application's connections, and so its gate
     sessions, audit, webhooks = SessionStore(datastore), AuditLog(datastore), WebhookStore(datastore)
     campaigns = CampaignService(ledger, CampaignStore(datastore), deferring_queue(), clock, random_bytes, settings.campaign_chunk_size)
     return Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger, random_bytes=random_bytes,
         sessions=sessions, read_models=ReadModels(datastore), audit=audit, webhooks=webhooks, campaigns=campaigns,
+        database_gate=gate,
     )
 
 

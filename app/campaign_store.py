@@ -1,8 +1,9 @@
 """The campaign tables (migration 0003): each campaign's audience, the chunks a launch cuts it into, and each
 player's outcome.
 
-An upload is parsed as it streams in and copied into a temporary table; only when every line is good are its new
-players added to the audience, in the same transaction: a bad line keeps nothing of its upload. Uploads and
+An upload is parsed as it streams in and spooled (``Audience``) before the database is asked anything: a bad line
+keeps nothing of its upload, and a slow client holds no connection, lock or transaction. The spool is then copied
+into a temporary table and its new players added to the audience, in one transaction. Uploads and
 launches of one campaign take turns on an advisory lock (``locked``), held while the campaign's event is recorded
 too: a launch sees an upload whole or not at all, and no upload adds to a launched campaign.
 
@@ -17,6 +18,7 @@ import csv
 import hashlib
 import io
 import re
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,6 +74,46 @@ class Progress:
 
 LOCK_KEY = "hashtextextended('spinledger campaign ' || %s, 0)"
 FINISH_LOCK_KEY = "hashtextextended('spinledger campaign chunks ' || %s, 0)"
+
+
+# An upload up to this size is spooled in memory; a larger one (a million ids is about 20 MiB) in a temporary file.
+SPOOLED_IN_MEMORY = 4 * 1024 * 1024
+COPY_BLOCK = 1024 * 1024
+
+
+class Audience:
+    """An upload's players read whole and found good, each with its line number, ready for COPY."""
+
+    def __init__(self, players: Iterable[tuple[int, str]]):
+        self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOLED_IN_MEMORY)
+        digest = hashlib.sha256()
+        count = 0
+        try:
+            for line, player_id in players:
+                count += 1
+                if count > MAX_PLAYERS_PER_UPLOAD:
+                    raise _bad_line(line, f"is past {MAX_PLAYERS_PER_UPLOAD:,} players, the most one upload takes")
+                encoded = player_id.encode()
+                digest.update(encoded + b"\n")
+                # COPY's text format: an id is letters, digits and . _ : - (PLAYER_ID), so nothing needs escaping.
+                self._spool.write(b"%d\t%s\n" % (line, encoded))
+            if count == 0:
+                raise ApiError("VALIDATION_ERROR", "audience: the upload names no player", field="audience")
+        except BaseException:
+            self._spool.close()
+            raise
+        self.lines, self.digest = count, digest.hexdigest()
+
+    def blocks(self) -> Iterator[bytes]:
+        self._spool.seek(0)
+        while block := self._spool.read(COPY_BLOCK):
+            yield block
+
+    def __enter__(self) -> Audience:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._spool.close()
 
 
 def parse_upload(lines: Iterable[bytes], content_type: str) -> Iterator[tuple[int, str]]:
@@ -143,23 +185,15 @@ class CampaignStore:
 
     # -- the audience ------------------------------------------------------------------------------
 
-    def add_audience(self, conn: psycopg.Connection[Any], campaign_id: str, players: Iterable[tuple[int, str]],
+    def add_audience(self, conn: psycopg.Connection[Any], campaign_id: str, audience: Audience,
                      record: Callable[[Upload], None]) -> Upload:
         """Adds the upload's new players, in upload order, in one transaction on ``conn`` (``locked``), committed once
         ``record`` (the upload's event, which refuses a launched campaign) returns."""
-        digest = hashlib.sha256()
-        count = 0
         with conn.transaction():
             conn.execute("CREATE TEMPORARY TABLE campaign_upload (line bigint NOT NULL, player_id text NOT NULL) ON COMMIT DROP")
             with conn.cursor().copy("COPY campaign_upload (line, player_id) FROM STDIN") as copy:
-                for line, player_id in players:
-                    count += 1
-                    if count > MAX_PLAYERS_PER_UPLOAD:
-                        raise _bad_line(line, f"is past {MAX_PLAYERS_PER_UPLOAD:,} players, the most one upload takes")
-                    digest.update(player_id.encode() + b"\n")
-                    copy.write_row((line, player_id))
-            if count == 0:
-                raise ApiError("VALIDATION_ERROR", "audience: the upload names no player", field="audience")
+                for block in audience.blocks():
+                    copy.write(block)
             base = self.players_total(conn, campaign_id)
             added = conn.execute(
                 """
@@ -170,7 +204,7 @@ class CampaignStore:
                 """,
                 {"campaign": campaign_id, "base": base},
             ).rowcount
-            upload = Upload(added=added, lines=count, players_total=base + added, digest=digest.hexdigest())
+            upload = Upload(added=added, lines=audience.lines, players_total=base + added, digest=audience.digest)
             record(upload)
         return upload
 

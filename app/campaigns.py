@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from procrastinate import App
 
-from app.campaign_store import CampaignStore, PlayerOutcome, Progress, Upload
+from app.campaign_store import Audience, CampaignStore, PlayerOutcome, Progress, Upload
 from app.job_queue import defer_chunks
 from domain.application import SpinLedger
 from domain.campaign import COMPLETED, DRAFT, FAILED, QUEUED, Campaign, CampaignTerms
@@ -80,12 +80,13 @@ class CampaignService:
         return self._status(campaign), created
 
     def add_audience(self, campaign_id: str, players: Iterable[tuple[int, str]]) -> Upload:
-        """Adds an upload's players (parsed as it streams in) and records ``AudienceAdded``, whose recording refuses
-        a campaign launched meanwhile (and so rolls the upload back)."""
+        """Adds an upload's players (parsed as it streams in, and spooled whole before the database is asked for
+        more) and records ``AudienceAdded``, whose recording refuses a campaign launched meanwhile (and so rolls the
+        upload back)."""
         self._ledger.get_campaign(campaign_id).check_editable()  # before the body is read, not after
-        with self._store.locked(campaign_id) as conn:
+        with Audience(players) as audience, self._store.locked(campaign_id) as conn:
             upload_id = str(uuid7(self._clock.now(), self._random_bytes))
-            return self._store.add_audience(conn, campaign_id, players, lambda upload: self._ledger.record_campaign_audience(
+            return self._store.add_audience(conn, campaign_id, audience, lambda upload: self._ledger.record_campaign_audience(
                 campaign_id, upload_id, upload.added, upload.players_total, upload.digest))
 
     def launch(self, campaign_id: str) -> CampaignStatus:

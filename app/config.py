@@ -50,6 +50,7 @@ class Settings:
     campaign_processes: int = 1
     campaign_heartbeat_seconds: float = 5.0
     campaign_stalled_seconds: float = 30.0
+    database_wait_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if self.campaign_heartbeat_seconds >= self.campaign_stalled_seconds:
@@ -92,6 +93,7 @@ class Settings:
             campaign_processes=_bounded(env, "CAMPAIGN_PROCESSES", 1, most=32),
             campaign_heartbeat_seconds=_seconds(env, "CAMPAIGN_HEARTBEAT_SECONDS", 5.0, most=300),
             campaign_stalled_seconds=_seconds(env, "CAMPAIGN_STALLED_SECONDS", 30.0),
+            database_wait_seconds=_seconds(env, "DATABASE_WAIT_SECONDS", 2.0, most=60),
         )
 
 

@@ -10,6 +10,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from app.database_gate import DatabaseUnavailable
 from app.timefmt import format_instant
 from domain.errors import DomainError
 
@@ -169,6 +170,7 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         return error_response(_from_http_exception(error))
 
+    @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(psycopg.OperationalError)

@@ -3,12 +3,13 @@
 The event store writes one transaction at a time, so a process that saves each award alone is
 bounded by that; a process that saves whatever has queued up while the previous group was being
 written is not. Callers hand their items to a few committer threads and wait for their own results,
-in order. With two committers, one group can be decided while the previous one is being written; with
+in order; a group runs in a copy of its oldest caller's context (its context variables). With two committers, one group can be decided while the previous one is being written; with
 one, groups are larger.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import deque
@@ -19,10 +20,11 @@ R = TypeVar("R")
 
 
 class _Entry(Generic[T, R]):
-    __slots__ = ("items", "results", "error", "done")
+    __slots__ = ("items", "results", "error", "done", "context")
 
     def __init__(self, items: Sequence[T]):
         self.items = items
+        self.context = contextvars.copy_context()
         self.results: list[R] = []
         self.error: Exception | None = None
         self.done = threading.Event()
@@ -90,7 +92,9 @@ class GroupCommit(Generic[T, R]):
 
     def _commit(self, group: list[_Entry[T, R]]) -> None:
         try:
-            results = self._process([item for entry in group for item in entry.items])
+            # Decided in the context of the group's oldest caller: what its request set there (its deadline for the
+            # database, app.database_gate) bounds the group's waits as it would bound its own.
+            results = group[0].context.run(self._process, [item for entry in group for item in entry.items])
             position = 0
             for entry in group:
                 entry.results = results[position : position + len(entry.items)]

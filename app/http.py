@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, NoReturn
+from typing import Any, Iterable, Iterator, NoReturn
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema, ValidationError
 from webargs.flaskparser import FlaskParser
 
+from app.database_gate import REQUEST_DEADLINE
 from app.errors import ApiError, validation_error
 from domain.ids import uuid7
 
@@ -97,6 +98,13 @@ def body_limit(limit: int, *, streamed: bool = False) -> Any:
     return mark
 
 
+def streamed_body(stream: Iterable[bytes]) -> Iterator[bytes]:
+    """A streamed body's lines. Once the last is read, the request's wait for the database starts afresh: the time
+    the client took to send it was not the database's."""
+    yield from stream
+    REQUEST_DEADLINE.set(current_app.extensions["spinledger"].database_gate.deadline())
+
+
 def install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _prepare() -> None:
@@ -108,6 +116,13 @@ def install_request_hooks(app: Flask) -> None:
         request.max_content_length = getattr(view, "body_limit", DEFAULT_BODY_LIMIT)
         if request.method in ("POST", "PUT", "PATCH") and not getattr(view, "streams_body", False):
             request.get_data(cache=True)  # refuses a body past the limit (413) before anything else
+        # From here, the request waits for the database until its deadline at most (a slow client's upload
+        # time is not the database's).
+        REQUEST_DEADLINE.set(app.extensions["spinledger"].database_gate.deadline())
+
+    @app.teardown_request
+    def _no_deadline(_: BaseException | None) -> None:
+        REQUEST_DEADLINE.set(None)  # a keep-alive connection's greenlet serves its next request afresh
 
     @app.after_request
     def _tag(response: Response) -> Response:

@@ -23,6 +23,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from app.database_gate import DatabaseUnavailable
+
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -37,7 +39,7 @@ LATENCY = Histogram(
     "spinledger_http_request_duration_seconds", "time to answer an HTTP request, by route template and status", LABELS,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-DATABASE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError)
+DATABASE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, DatabaseUnavailable)
 
 access_log = logging.getLogger("spinledger.access")
 logger = logging.getLogger(__name__)

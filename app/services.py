@@ -15,6 +15,7 @@ from app.audit_log import AuditLog, Purged
 from app.auth import Keyring
 from app.campaigns import CampaignService
 from app.config import Settings
+from app.database_gate import DatabaseGate
 from app.errors import ApiError
 from app.sessions import SessionStore
 from app.webhooks.store import WebhookStore
@@ -47,6 +48,7 @@ class Services:
     audit: AuditLog
     webhooks: WebhookStore
     campaigns: CampaignService
+    database_gate: DatabaseGate
 
     def get_award(self, award_id: UUID) -> AwardStatus:
         now = self.clock.now()

@@ -119,7 +119,9 @@ class IndexEntry(NamedTuple):
     tail: str  # and those after the promotion's: award, payload
 
 
-STREAMS_REMEMBERED = 200_000
+# About 250 bytes each. A stream forgotten costs a share of one indexed lookup in the next batch that has it (a
+# campaign's players, each met once, are looked up in hundreds a batch), so the memory need not grow with them.
+STREAMS_REMEMBERED = 20_000
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 

@@ -9,7 +9,7 @@ from flask import request, url_for
 from app.auth import require_scope
 from app.campaign_store import CSV, NDJSON, parse_upload
 from app.errors import ApiError
-from app.http import Blueprint, body_limit
+from app.http import Blueprint, body_limit, streamed_body
 from app.schemas.campaigns import (
     AudienceAddedSchema,
     CampaignResultSchema,
@@ -65,7 +65,7 @@ def add_audience(campaign_id: str) -> Any:
     content_type = request.mimetype
     if content_type not in (CSV, NDJSON):
         raise ApiError("UNSUPPORTED_MEDIA_TYPE", f"the audience is sent as {CSV} or {NDJSON}, not {content_type or 'nothing'}")
-    upload = services().campaigns.add_audience(campaign_id, parse_upload(request.stream, content_type))
+    upload = services().campaigns.add_audience(campaign_id, parse_upload(streamed_body(request.stream), content_type))
     return {"campaign_id": campaign_id, "players_added": upload.added, "players_total": upload.players_total}
 
 

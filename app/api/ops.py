@@ -36,7 +36,7 @@ def healthz() -> Any:
 
 @blp.route("/readyz", methods=["GET"])
 @blp.response(200, ReadinessSchema, description="the database answers and every projection is within READY_MAX_LAG_SECONDS")
-@blp.alt_response(503, schema=ReadinessSchema, description="a projection lags more than READY_MAX_LAG_SECONDS")
+@blp.alt_response(503, schema=ReadinessSchema, description="a projection lags more than READY_MAX_LAG_SECONDS (when the database does not answer within DATABASE_WAIT_SECONDS: the error envelope, SERVICE_UNAVAILABLE)")
 def readyz() -> Any:
     lags = services().projection_lags()
     lagging = any(lag.seconds > services().settings.ready_max_lag_seconds for lag in lags)

@@ -3,6 +3,7 @@ empty) on a database of the module's own: its jobs are only this module's."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any, Iterator
 
@@ -178,6 +179,44 @@ def test_a_bad_line_is_refused_with_its_number_and_nothing_of_that_upload_is_kep
     assert status["players_total"] == 1
     assert upload_csv(client, campaign_id, players).json == {"campaign_id": campaign_id, "players_added": 2, "players_total": 3}
     assert_envelope(client.get(f"/api/v1/campaigns/{campaign_id}/results?after=not-a-cursor", headers=ADMIN), 400, "VALIDATION_ERROR", "after")
+
+
+class ArrivingBody(io.BytesIO):
+    """A request body that arrives a line at a time, noting at each line how many of the app's connections are
+    out of its pool (a slow CRM upload over a long link)."""
+
+    def __init__(self, lines: list[bytes], pool: Any):
+        super().__init__(b"".join(lines))
+        self.pool, self.connections_out = pool, []
+
+    def _arrives(self, size: int) -> int:
+        stats = self.pool.get_stats()
+        self.connections_out.append(stats["pool_size"] - stats["pool_available"])
+        rest = self.getbuffer()[self.tell():]
+        line_end = bytes(rest[:max(size, 0) or len(rest)]).find(b"\n")
+        return line_end + 1 if line_end >= 0 else (size if size and size > 0 else -1)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(self._arrives(size or -1))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return super().read(self._arrives(size or -1))
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_an_upload_still_arriving_holds_no_database_connection_lock_or_transaction(client, campaign_app):
+    campaign_id = define_campaign(client, define(client))
+    players = [register(client) for _ in range(20)]
+    pool = campaign_app.extensions["spinledger"].ledger.recorder.datastore.pool
+    body = ArrivingBody([b"player_id\n", *(f"{p}\n".encode() for p in players)], pool)
+    response = client.post(f"/api/v1/campaigns/{campaign_id}/audience", input_stream=body, headers=CSV)
+    assert response.status_code == 200, response.json
+    assert response.json["players_total"] == 20
+    assert len(body.connections_out) >= 21 and set(body.connections_out) == {0}, body.connections_out
 
 
 def test_a_draft_may_change_its_terms_and_a_launched_campaign_may_not(client, campaign_app):

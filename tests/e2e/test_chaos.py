@@ -1,6 +1,7 @@
 """Crashes and a database restart under award and spin traffic, with clients that retry as the API tells
 them to (the same Idempotency-Key, the same X-Request-Id). Afterwards every acknowledged request exists
-exactly once, no key produced two events, and reconciliation finds no drift.
+exactly once, no key produced two events, and reconciliation finds no drift. While the database is away,
+every request is answered within DATABASE_WAIT_SECONDS, and service returns soon after it is back.
 
 Long: run by ``make chaos`` (which ``.ci/run`` runs too), not by ``make test``."""
 
@@ -23,7 +24,7 @@ import requests
 
 from app.database import create_database, drop_database, start_embedded_server, with_database
 from tests.e2e.conftest import Server
-from tests.support import ADMIN, unique
+from tests.support import ADMIN, METRICS, unique
 
 pytestmark = pytest.mark.chaos
 
@@ -31,6 +32,11 @@ FINANCE = {"Authorization": "Bearer test-finance-key"}
 PLAYERS = 8
 ROUNDS = 25  # per player: an award, then a cash spin (and the bonus block it may trigger)
 DEADLINE_SECONDS = 240
+# What the server is started with (DATABASE_WAIT_SECONDS, the default), and what the clients add to it: their
+# own time to send and read, in a process of a dozen threads on two cores.
+ANSWER_BOUND_SECONDS = 2.0
+CLIENT_SECONDS = 0.3
+OUTAGE_SECONDS = 6
 
 
 @dataclass
@@ -45,10 +51,20 @@ class Ledger:
     sent: int = 0  # requests sent, retries included
     in_flight: int = 0  # requests sent and not yet answered
     failures: list[BaseException] = field(default_factory=list)  # what ended a client early
+    answers: list[Answer] = field(default_factory=list)
 
-    def saw(self, answer: str) -> None:
+    def saw(self, answer: str, kind: str = "", sent_at: float = 0.0, seconds: float = 0.0) -> None:
         with self.lock:
             self.statuses[answer] += 1
+            self.answers.append(Answer(kind, answer, sent_at, seconds))
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: str  # what was asked ("award", "spin", "GET /healthz", ...)
+    status: str  # "200", "503 SERVICE_UNAVAILABLE", "no answer"
+    sent_at: float  # time.monotonic() when sent
+    seconds: float  # until answered
 
 
 class Client:
@@ -57,25 +73,26 @@ class Client:
     def __init__(self, base: str, ledger: Ledger, player_id: str, session: dict[str, str], promo_id: str):
         self.base, self.ledger, self.player_id, self.session, self.promo_id = base, ledger, player_id, session, promo_id
 
-    def until_answered(self, send: Callable[[], requests.Response]) -> requests.Response:
+    def until_answered(self, send: Callable[[], requests.Response], kind: str) -> requests.Response:
         deadline = time.monotonic() + DEADLINE_SECONDS
         while time.monotonic() < deadline:
             with self.ledger.lock:
                 self.ledger.sent += 1
                 self.ledger.in_flight += 1
+            sent_at = time.monotonic()
             try:
                 response = send()
             # A response the kill cut after its headers (ChunkedEncodingError) is no answer either: retried, as
             # a client would, with the same key.
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
-                self.ledger.saw("no answer")
+                self.ledger.saw("no answer", kind, sent_at, time.monotonic() - sent_at)
                 time.sleep(0.1)
                 continue
             finally:
                 with self.ledger.lock:
                     self.ledger.in_flight -= 1
             error = response.json().get("error") if response.status_code >= 400 else None
-            self.ledger.saw(f"{response.status_code} {error['code'] if error else ''}".strip())
+            self.ledger.saw(f"{response.status_code} {error['code'] if error else ''}".strip(), kind, sent_at, time.monotonic() - sent_at)
             if error and error.get("retryable"):
                 time.sleep(min(error.get("retryAfterMs") or 100, 500) / 1000)
                 continue
@@ -86,14 +103,14 @@ class Client:
         key = f"{self.player_id}-award-{round_no}"
         body = {"player_id": self.player_id, "promo_id": self.promo_id, "award_type": "FREE_SPINS", "award_value": 3,
                 "game_code": "crystal-forge-v1", "idempotency_key": key}
-        response = self.until_answered(lambda: requests.post(f"{self.base}/api/v1/awards", json=body, headers=ADMIN, timeout=10))
+        response = self.until_answered(lambda: requests.post(f"{self.base}/api/v1/awards", json=body, headers=ADMIN, timeout=10), "award")
         assert response.status_code in (200, 201), response.text
         with self.ledger.lock:
             self.ledger.awards[key] = response.json()["award_id"]
 
     def spin(self, path: str, body: dict[str, str], request_id: str) -> dict:
         headers = {**self.session, "X-Request-Id": request_id}
-        response = self.until_answered(lambda: requests.post(f"{self.base}{path}", json=body, headers=headers, timeout=10))
+        response = self.until_answered(lambda: requests.post(f"{self.base}{path}", json=body, headers=headers, timeout=10), "spin")
         assert response.status_code == 200, response.text
         spun = response.json()
         with self.ledger.lock:
@@ -114,14 +131,14 @@ class Client:
             spun = self.spin("/api/v1/game/spin", {"betAmount": "1.00", "currency": "CAD"}, f"{self.player_id}-spin-{round_no}")
             bonus_no = 0
             while spun["state"] == "bonus":
-                block_id = self.until_answered(lambda: requests.get(f"{self.base}/api/v1/game/state", headers=self.session, timeout=10)).json()["bonusState"]["blockId"]
+                block_id = self.until_answered(lambda: requests.get(f"{self.base}/api/v1/game/state", headers=self.session, timeout=10), "game state").json()["bonusState"]["blockId"]
                 spun = self.spin("/api/v1/game/bonus/spin", {"blockId": block_id}, f"{self.player_id}-bonus-{round_no}-{bonus_no}")
                 bonus_no += 1
             with self.ledger.lock:
                 self.ledger.progress += 1
 
 
-def start_clients(server: Server, ledger: Ledger) -> list[threading.Thread]:
+def start_clients(server: Server, ledger: Ledger) -> tuple[list[threading.Thread], str]:
     promo = unique("promo")
     terms = {"name": "Chaos spins", "award_type": "FREE_SPINS", "game_codes": ["crystal-forge-v1"], "max_spins_per_award": 50,
              "bet_per_spin": "0.20", "currency": "CAD", "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z",
@@ -137,7 +154,42 @@ def start_clients(server: Server, ledger: Ledger) -> list[threading.Thread]:
     threads = [threading.Thread(target=client.play, daemon=True) for client in clients]
     for thread in threads:
         thread.start()
-    return threads
+    return threads, promo
+
+
+class Prober(threading.Thread):
+    """An on-call engineer's probes and a back office's reads, asked over and over: each answer and its time."""
+
+    def __init__(self, base: str, ledger: Ledger, promo_id: str):
+        super().__init__(daemon=True)
+        self.base, self.ledger, self.promo_id = base, ledger, promo_id
+        self.stopped = threading.Event()
+        self.metrics_said_database_down = False
+
+    def run(self) -> None:
+        asks = {
+            "GET /healthz": lambda: requests.get(f"{self.base}/healthz", timeout=10),
+            "GET /readyz": lambda: requests.get(f"{self.base}/readyz", timeout=10),
+            "GET /metrics": lambda: requests.get(f"{self.base}/metrics", headers=METRICS, timeout=10),
+            "GET promotion": lambda: requests.get(f"{self.base}/api/v1/promotions/{self.promo_id}", headers=ADMIN, timeout=10),
+        }
+        while not self.stopped.is_set():
+            for kind, ask in asks.items():
+                sent_at = time.monotonic()
+                try:
+                    response = ask()
+                except (requests.ConnectionError, requests.Timeout):
+                    self.ledger.saw("no answer", kind, sent_at, time.monotonic() - sent_at)
+                    continue
+                error = response.json().get("error") if response.status_code >= 400 and kind != "GET /metrics" else None
+                self.ledger.saw(f"{response.status_code} {error['code'] if error else ''}".strip(), kind, sent_at, time.monotonic() - sent_at)
+                if kind == "GET /metrics" and "spinledger_database_up 0.0" in response.text:
+                    self.metrics_said_database_down = True
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=30)
 
 
 def wait_for_progress(ledger: Ledger, rounds: int) -> None:
@@ -192,7 +244,7 @@ def test_killing_every_server_process_mid_traffic_loses_and_duplicates_nothing(o
     server = Server(own_database)
     ledger = Ledger()
     try:
-        threads = start_clients(server, ledger)
+        threads, _ = start_clients(server, ledger)
         wait_for_progress(ledger, PLAYERS * 3)
         while ledger.in_flight == 0:  # kill with requests on the wire
             time.sleep(0.001)
@@ -236,24 +288,49 @@ def restartable_postgres() -> Iterator[tuple[str, Callable[[], None], Callable[[
     shutil.rmtree(pgdata.parent, ignore_errors=True)
 
 
-def test_a_database_restart_mid_traffic_gives_only_retryable_503s_and_converges(restartable_postgres):
+def test_a_database_stopped_mid_traffic_gets_bounded_retryable_503s_and_everything_converges(restartable_postgres):
     database_url, stop_database, start_database = restartable_postgres
     server = Server(database_url)
-    ledger = Ledger()
+    ledger, probes = Ledger(), Ledger()
+    prober: Prober | None = None
     try:
-        threads = start_clients(server, ledger)
+        threads, promo = start_clients(server, ledger)
+        prober = Prober(server.base, probes, promo)
+        prober.start()
         wait_for_progress(ledger, PLAYERS * 3)
         stop_database()
-        sent_at_stop = ledger.sent
-        time.sleep(3)  # an outage the clients meet
-        # Met by requests sent during it, or waiting through it: the service may answer those with a 503 or,
-        # when its retries outlast the outage, with a late 2xx; either is right.
-        met_the_outage = ledger.sent > sent_at_stop or ledger.in_flight > 0
+        stopped_at = time.monotonic()
+        time.sleep(OUTAGE_SECONDS)  # an outage the clients and the probes meet, longer than any wait
         start_database()
+        started_at = time.monotonic()
         finish(threads, ledger)
-        answers = set(ledger.statuses)
-        assert answers <= {"200", "201", "503 SERVICE_UNAVAILABLE", "503 WALLET_UNAVAILABLE"}, ledger.statuses
-        assert met_the_outage, f"no request met the outage: {ledger.statuses}"
+        prober.stop()
+
+        assert set(ledger.statuses) <= {"200", "201", "503 SERVICE_UNAVAILABLE", "503 WALLET_UNAVAILABLE"}, ledger.statuses
+        assert set(probes.statuses) <= {"200", "503 SERVICE_UNAVAILABLE"}, probes.statuses
+        answers = ledger.answers + probes.answers
+        slowest = max(answers, key=lambda answer: answer.seconds)
+        assert slowest.seconds <= ANSWER_BOUND_SECONDS + CLIENT_SECONDS, f"answered after {slowest.seconds:.2f} s: {slowest}"
+
+        during = [a for a in answers if stopped_at + 0.5 <= a.sent_at and a.sent_at + a.seconds <= started_at]
+        met = Counter((a.kind, a.status) for a in during)
+        assert met[("award", "503 SERVICE_UNAVAILABLE")] + met[("spin", "503 WALLET_UNAVAILABLE")] > 0, met
+        assert met[("GET /readyz", "503 SERVICE_UNAVAILABLE")] > 0 and met[("GET promotion", "503 SERVICE_UNAVAILABLE")] > 0, met
+        assert prober.metrics_said_database_down, "no /metrics scrape said spinledger_database_up 0"
+        healthz = [a for a in probes.answers if a.kind == "GET /healthz"]
+        assert healthz and all(a.status == "200" for a in healthz)
+        assert max(a.seconds for a in healthz) < 0.1, max(healthz, key=lambda a: a.seconds)
+        assert any(a.kind == "GET /healthz" for a in during)
+
+        def served_again(kinds: set[str]) -> float:
+            """Seconds from the database's start to the first answer in 2xx to a request sent after it."""
+            return min(a.sent_at + a.seconds for a in answers
+                       if a.kind in kinds and a.sent_at >= started_at and a.status.startswith("2")) - started_at
+        assert served_again({"award", "spin"}) <= 5, served_again({"award", "spin"})
+        assert served_again({"GET promotion"}) <= 5 and served_again({"GET /readyz"}) <= 5
+
         assert_exactly_once_and_no_drift(server, database_url, ledger)
     finally:
+        if prober is not None:
+            prober.stop()
         server.stop()

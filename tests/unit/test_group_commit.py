@@ -58,3 +58,35 @@ def test_a_closed_group_commit_refuses_work():
     commit.close()
     with pytest.raises(RuntimeError):
         commit.submit([2])
+
+
+def test_a_group_runs_in_its_oldest_callers_context_so_what_its_request_set_there_holds():
+    import contextvars
+
+    seen = contextvars.ContextVar("seen", default="none")
+    release = threading.Event()
+    contexts: list[list[str]] = []
+
+    def process(items: list[str]) -> list[str]:
+        release.wait(5)  # the first group holds the committer while the next callers queue up
+        contexts.append([seen.get()] * len(items))
+        return items
+
+    commit = GroupCommit(process, max_items=10, committers=1)
+
+    def call(name: str) -> None:
+        seen.set(name)
+        commit.submit([name])
+
+    first = threading.Thread(target=call, args=("first",))
+    first.start()
+    time.sleep(0.05)
+    later = [threading.Thread(target=call, args=(name,)) for name in ("second", "third")]
+    for thread in later:
+        thread.start()
+        time.sleep(0.05)
+    release.set()
+    for thread in (first, *later):
+        thread.join()
+    commit.close()
+    assert contexts == [["first"], ["second", "second"]]
