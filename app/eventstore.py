@@ -12,6 +12,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from app.database import eventsourcing_env
+from app.regions import Iso3166
 from domain.clock import Clock, RandomBytes
 from domain.application import Batching, EachAlone, SpinLedger
 from domain.award_decision import BudgetClaim
@@ -121,7 +122,7 @@ def open_ledger(
     cache: StateCache | None = None, batching: Batching = EachAlone,
 ) -> SpinLedger:
     env = ledger_env(database_url, pool_size=pool_size, max_overflow=max_overflow)
-    ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes, cache=cache, batching=batching)
+    ledger = SpinLedger(env, clock=clock, random_bytes=random_bytes, regions=Iso3166(), cache=cache, batching=batching)
     if ledger.mapper.compressor is not None or ledger.mapper.cipher is not None:
         ledger.close()
         raise RuntimeError("the append checks budget claims on the events' JSON: compression and encryption are not supported")

@@ -34,6 +34,7 @@ from domain.errors import (
 from domain.paging import Page, page_of
 from domain.player import SELF_EXCLUSION_MONTHS, Player
 from domain.promotion import Promotion, PromotionTerms
+from domain.regions import RegionCodes, check_region
 from domain.requests import AwardRequest, FundsRequest, PlayerProfile, SpinCommand
 from domain.results import (
     AwardOutcome, AwardStatus, FundsOutcome, FundsReceipt, GameRound, GameState, PlayerSummary, PromotionSummary, SelfExclusion, SpinOutcome,
@@ -89,13 +90,14 @@ class SpinLedger(Application[UUID]):
 
     def __init__(
         self, env: dict[str, str] | None = None, *, clock: Clock, random_bytes: RandomBytes,
-        cache: StateCache | None = None, batching: Batching = EachAlone,
+        regions: RegionCodes, cache: StateCache | None = None, batching: Batching = EachAlone,
     ) -> None:
         super().__init__(env)
         if not isinstance(self.recorder, StreamStore):
             raise TypeError("the event store must read many streams at once and append on claims (app.eventstore.SpinledgerRecorder)")
         self.clock = clock
         self.random_bytes = random_bytes
+        self.regions = regions
         self.streams = Streams(
             self.recorder, self.mapper, self.save, self.snapshots, self.SNAPSHOT_INTERVALS, cache or NoCache(), self.CACHED_TYPES,
         )
@@ -111,6 +113,7 @@ class SpinLedger(Application[UUID]):
     # -- players ---------------------------------------------------------------------------------
 
     def register_player(self, player_id: str, profile: PlayerProfile) -> tuple[PlayerSummary, bool]:
+        check_region(profile.region, self.regions, "region")
         if profile.birth_date > self.clock.now().date():
             raise ValidationFailed("birth_date is in the future", field="birth_date")
 
@@ -155,6 +158,9 @@ class SpinLedger(Application[UUID]):
     # -- promotions ------------------------------------------------------------------------------
 
     def define_promotion(self, promo_id: str, terms: PromotionTerms) -> tuple[PromotionSummary, bool]:
+        for region in terms.allowed_regions:
+            check_region(region, self.regions, "allowed_regions")
+
         def attempt() -> tuple[PromotionSummary, bool]:
             now = self.clock.now()
             promo = self.streams.load_one(Promotion.stream_id(promo_id))

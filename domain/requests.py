@@ -14,7 +14,6 @@ from domain.errors import ValidationFailed
 from domain.ids import award_id_for_key
 from domain.money import check_currency
 from domain.promotion import AWARD_TYPE_FREE_SPINS
-from domain.regions import check_player_region
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,8 @@ class PlayerProfile:
     currency: str
 
     def __post_init__(self) -> None:
-        check_player_region(self.region)
+        if not isinstance(self.region, str):
+            raise ValidationFailed("region must be a string", field="region")
         check_currency(self.currency)
         if self.birth_date < date(1900, 1, 1):
             raise ValidationFailed("birth_date must be after 1900-01-01", field="birth_date")

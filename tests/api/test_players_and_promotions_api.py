@@ -29,6 +29,9 @@ def test_a_player_lists_only_active_awards(client):
     ("body", "code", "field"),
     [
         ({"region": "CA-ZZ", "birth_date": "1990-04-01", "currency": "CAD"}, "VALIDATION_ERROR", "region"),
+        ({"region": "ZZ-99", "birth_date": "1990-04-01", "currency": "CAD"}, "VALIDATION_ERROR", "region"),
+        ({"region": "XX", "birth_date": "1990-04-01", "currency": "CAD"}, "VALIDATION_ERROR", "region"),
+        ({"region": "ca-on", "birth_date": "1990-04-01", "currency": "CAD"}, "VALIDATION_ERROR", "region"),
         ({"region": "CA-ON", "birth_date": "04/01/1990", "currency": "CAD"}, "VALIDATION_ERROR", "birth_date"),
         ({"region": "CA-ON", "birth_date": "1990-04-01", "currency": "XYZ"}, "VALIDATION_ERROR", "currency"),
         ({"region": "CA-ON", "birth_date": "1990-04-01"}, "MISSING_FIELD", "currency"),
@@ -41,6 +44,22 @@ def test_a_bad_player_body_is_refused_naming_the_field_and_records_nothing(clien
     before = event_count(db)
     assert_envelope(client.put(f"/api/v1/players/{unique('p')}", json=body, headers=ADMIN), 400, code, field)
     assert event_count(db) == before
+
+
+@pytest.mark.parametrize(("region", "allowed"), [("GB", ["GB"]), ("GB-ENG", ["GB"]), ("CA-ON", ["CA"]), ("CA-ON", ["CA-ON"]), ("US-NY", ["US-NY", "GB"])])
+def test_a_player_in_a_real_region_is_awarded_by_a_promotion_allowing_it_or_its_country(client, region, allowed):
+    currency = "GBP" if region.startswith("GB") else "CAD"
+    player_id, promo_id = unique("p"), define(client, allowed_regions=allowed, currency=currency)
+    registered = client.put(f"/api/v1/players/{player_id}", json={"region": region, "birth_date": "1990-04-01", "currency": currency}, headers=ADMIN)
+    assert registered.status_code == 201 and registered.json["region"] == region
+    assert client.post("/api/v1/awards", json=award_json(player_id, promo_id), headers=ADMIN).status_code == 201
+
+
+def test_a_promotion_allowing_a_subdivision_refuses_its_neighbour(client):
+    promo_id = define(client, allowed_regions=["CA-ON"])
+    player_id = unique("p")
+    client.put(f"/api/v1/players/{player_id}", json={"region": "CA-QC", "birth_date": "1990-04-01", "currency": "CAD"}, headers=ADMIN)
+    assert_envelope(client.post("/api/v1/awards", json=award_json(player_id, promo_id), headers=ADMIN), 403, "REGION_BLOCKED")
 
 
 def test_a_self_exclusion_period_outside_the_list_is_refused(client, db):
@@ -80,6 +99,9 @@ def test_a_promotion_is_defined_read_updated_and_ended(client):
         ({"ends_at": "2026-10-01T00:00:00Z"}, "VALIDATION_ERROR", "ends_at"),
         ({"starts_at": "2026-10-19"}, "VALIDATION_ERROR", "starts_at"),
         ({"allowed_regions": ["Canada"]}, "VALIDATION_ERROR", "allowed_regions"),
+        ({"allowed_regions": ["XX"]}, "VALIDATION_ERROR", "allowed_regions"),
+        ({"allowed_regions": ["CA", "ZZ-99"]}, "VALIDATION_ERROR", "allowed_regions"),
+        ({"allowed_regions": ["ca-on"]}, "VALIDATION_ERROR", "allowed_regions"),
         ({"award_ttl_seconds": 10}, "VALIDATION_ERROR", "award_ttl_seconds"),
         ({"name": "x" * 201}, "VALIDATION_ERROR", "name"),
         ({"award_type": "CASH"}, "VALIDATION_ERROR", "award_type"),

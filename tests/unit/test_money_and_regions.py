@@ -5,7 +5,8 @@ import pytest
 
 from domain.errors import ValidationFailed
 from domain.money import format_amount, parse_amount
-from domain.regions import CANADIAN_SUBDIVISIONS, check_player_region, minimum_age, region_allowed
+from app.regions import Iso3166
+from domain.regions import MINIMUM_AGE_BY_REGION, check_region, minimum_age, region_allowed
 from domain.windows import add_months, day_end, week_end
 
 
@@ -27,13 +28,24 @@ def test_alberta_manitoba_and_quebec_allow_play_from_18(region):
     assert minimum_age(region) == 18
 
 
-@pytest.mark.parametrize("region", sorted(CANADIAN_SUBDIVISIONS - {"CA-AB", "CA-MB", "CA-QC"}))
+CANADA = sorted(code for code in MINIMUM_AGE_BY_REGION if code.startswith("CA-"))
+
+
+@pytest.mark.parametrize("region", [code for code in CANADA if code not in ("CA-AB", "CA-MB", "CA-QC")])
 def test_every_other_canadian_province_and_territory_requires_19(region):
     assert minimum_age(region) == 19
 
 
-def test_a_region_outside_the_table_requires_18():
-    assert minimum_age("GB-ENG") == 18
+def test_the_age_table_names_each_of_canadas_provinces_and_territories_as_iso_3166_has_them():
+    import pycountry
+
+    assert CANADA == sorted(s.code for s in pycountry.subdivisions.get(country_code="CA"))
+    assert minimum_age("CA") == 19  # in Canada, province unknown: the higher age
+
+
+@pytest.mark.parametrize("region", ["GB", "GB-ENG", "US-NY", "DE"])
+def test_a_region_outside_the_table_requires_18(region):
+    assert minimum_age(region) == 18
 
 
 def test_a_country_code_allows_all_of_its_subdivisions():
@@ -42,11 +54,17 @@ def test_a_country_code_allows_all_of_its_subdivisions():
     assert not region_allowed("CA-QC", ["CA-ON", "US"])
 
 
-@pytest.mark.parametrize("bad", ["CA", "ca-on", "CA-XX", "CANADA", "", 7])
-def test_a_player_region_must_be_a_real_iso_3166_2_subdivision(bad):
+@pytest.mark.parametrize("region", ["GB", "CA-ON", "US-NY", "CA", "GB-SCT", "FR-75C"])
+def test_a_region_is_an_iso_3166_country_or_subdivision(region):
+    assert check_region(region, Iso3166(), "region") == region
+
+
+@pytest.mark.parametrize("bad", ["ZZ-99", "XX", "ca-on", "gb", "CA-XX", "CANADA", "UK", "", " GB", 7, None])
+@pytest.mark.parametrize("field", ["region", "allowed_regions"])
+def test_a_code_iso_3166_does_not_have_is_refused_naming_the_field(bad, field):
     with pytest.raises(ValidationFailed) as refused:
-        check_player_region(bad)
-    assert refused.value.field == "region"
+        check_region(bad, Iso3166(), field)
+    assert refused.value.field == field and field in refused.value.message
 
 
 def test_a_utc_week_ends_on_the_next_monday_at_midnight():
@@ -60,3 +78,18 @@ def test_a_utc_week_ends_on_the_next_monday_at_midnight():
 def test_adding_months_clamps_to_the_end_of_a_shorter_month():
     assert add_months(datetime(2026, 8, 31, tzinfo=timezone.utc), 6) == datetime(2027, 2, 28, tzinfo=timezone.utc)
     assert add_months(datetime(2026, 1, 15, tzinfo=timezone.utc), 60).date() == date(2031, 1, 15)
+
+
+def test_the_readmes_age_table_is_the_one_the_rules_apply():
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    table = readme[readme.index("| region | minimum age |"):].split("\n\n", 1)[0]
+    stated = {}
+    for row in table.splitlines()[2:]:
+        codes, age = row.strip("|").split("|")
+        if "every other" not in codes:
+            for code in re.findall(r"`([A-Z]{2}(?:-[A-Z0-9]{1,3})?)`", codes):
+                stated[code] = int(age.split(",")[0])
+    assert stated == MINIMUM_AGE_BY_REGION
