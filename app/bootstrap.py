@@ -35,6 +35,7 @@ from domain.clock import Clock, RandomBytes
 from projections.catalogue import PROJECTIONS, build
 from projections.queries import ReadModels
 from projections.runner import ProjectionWorker
+from projections.risk_review import RiskReviewProjection, RiskReviewView
 from projections.webhook_outbox import OutboxProjection, OutboxView
 
 # One committer per group commit: a group's round trips are paid once per group, and the requests that arrive
@@ -92,7 +93,7 @@ def projections_datastore(database_url: str, pool_size: int = 4) -> PostgresData
     env = eventsourcing_env(database_url)
     return PostgresDatastore(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"], pool_size=pool_size, max_overflow=len(PROJECTIONS) + 4, lock_timeout=5,  # + the outbox, its sender
+        password=env["POSTGRES_PASSWORD"], pool_size=pool_size, max_overflow=len(PROJECTIONS) + 5, lock_timeout=5,  # + the outbox, its sender, the risk review
         connect_timeout=5, idle_in_transaction_session_timeout=10,
     )
 
@@ -130,7 +131,9 @@ def bootstrap_worker(settings: Settings) -> WorkerParts:
     # The webhook outbox follows the store like a projection, and its sender delivers it, in the worker: never
     # in the request path of an award or a spin.
     outbox = OutboxProjection(OutboxView(datastore, now=services.clock.now))
-    followers = ProjectionWorker(datastore, [*projections, outbox], poll_seconds=settings.projection_poll_seconds)
+    # The risk review judges player events in the worker, once each, and raises its flags through the Application.
+    risk = RiskReviewProjection(RiskReviewView(datastore, rules=settings.risk_rules(), raise_flag=services.ledger.raise_risk_flag))
+    followers = ProjectionWorker(datastore, [*projections, outbox, risk], poll_seconds=settings.projection_poll_seconds)
     sender = WebhookSender(
         WebhookStore(datastore, lease=timedelta(seconds=settings.webhook_lease_seconds)), services.clock.now,
         threads_per_endpoint=settings.webhook_threads_per_endpoint, timeout_seconds=settings.webhook_timeout_seconds,

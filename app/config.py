@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from decimal import Decimal
 from dataclasses import dataclass, field
+
+from domain.errors import ValidationFailed
+from domain.money import parse_amount
+from domain.risk import RiskRules
 from typing import Mapping
 
 
@@ -51,11 +56,21 @@ class Settings:
     campaign_heartbeat_seconds: float = 5.0
     campaign_stalled_seconds: float = 30.0
     database_wait_seconds: float = 2.0
+    risk_loss_chasing_deposits: int = 3
+    risk_loss_chasing_minutes: int = 60
+    risk_deposits_24h_amount: Decimal = Decimal("1000.00")
+    risk_awards_per_day: int = 10
 
     def __post_init__(self) -> None:
         if self.campaign_heartbeat_seconds >= self.campaign_stalled_seconds:
             raise ConfigError("CAMPAIGN_HEARTBEAT_SECONDS must be less than CAMPAIGN_STALLED_SECONDS: "
                               "a worker's heartbeat must come before it is taken for stopped")
+
+    def risk_rules(self) -> RiskRules:
+        return RiskRules(
+            loss_chasing_deposits=self.risk_loss_chasing_deposits, loss_chasing_window=timedelta(minutes=self.risk_loss_chasing_minutes),
+            deposits_24h_amount=self.risk_deposits_24h_amount, awards_per_day=self.risk_awards_per_day,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +109,10 @@ class Settings:
             campaign_heartbeat_seconds=_seconds(env, "CAMPAIGN_HEARTBEAT_SECONDS", 5.0, most=300),
             campaign_stalled_seconds=_seconds(env, "CAMPAIGN_STALLED_SECONDS", 30.0),
             database_wait_seconds=_seconds(env, "DATABASE_WAIT_SECONDS", 2.0, most=60),
+            risk_loss_chasing_deposits=_bounded(env, "RISK_LOSS_CHASING_DEPOSITS", 3, most=100),
+            risk_loss_chasing_minutes=_bounded(env, "RISK_LOSS_CHASING_MINUTES", 60, most=7 * 24 * 60),
+            risk_deposits_24h_amount=_amount(env, "RISK_DEPOSITS_24H_AMOUNT", Decimal("1000.00")),
+            risk_awards_per_day=_bounded(env, "RISK_AWARDS_PER_DAY", 10, most=10_000),
         )
 
 
@@ -144,6 +163,19 @@ def _percent(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
         raise ConfigError(f"{name} must be a percentage such as 0.5, got {raw!r}") from None
     if not value.is_finite() or not 0 <= value <= 100:
         raise ConfigError(f"{name} must be between 0 and 100, got {raw!r}")
+    return value
+
+
+def _amount(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = parse_amount(raw, name)
+    except ValidationFailed:
+        raise ConfigError(f"{name} must be an amount with two decimals such as 1000.00, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0, got {raw!r}")
     return value
 
 

@@ -55,10 +55,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     api.register_field(StrictInteger, "integer", None)
     api.register_field(Text, "string", None)
 
-    from app.api import audit as audit_routes, awards, campaigns, compliance, game, ops, players, promotions, reconciliation
+    from app.api import audit as audit_routes, awards, campaigns, compliance, game, ops, players, promotions, protection, reconciliation, reviews
     from app.api import sessions as session_routes, webhooks as webhook_routes
 
-    for module in (players, promotions, awards, campaigns, session_routes, game, reconciliation, compliance, audit_routes, webhook_routes, ops):
+    for module in (players, protection, promotions, awards, campaigns, session_routes, game, reconciliation, compliance, reviews, audit_routes, webhook_routes, ops):
         api.register_blueprint(module.blp)
 
     install_metrics_hooks(app)  # first: its time covers every other hook, the audit row's write included

@@ -23,12 +23,13 @@ from domain.clock import Clock, RandomBytes
 from domain.ids import player_stream_id, uuid7
 from domain.application import SpinLedger
 from domain.slot.crystal_forge import CRYSTAL_FORGE
-from domain.errors import SpinNotFound
+from domain.errors import ReviewNotFound, SpinNotFound
 from domain.paging import Page
-from domain.results import AwardStatus, PlayerSummary, SpinRecord
+from domain.results import AwardStatus, PlayerSummary, Review, SpinRecord
 from projections.event_history import EventHistory
 from projections.lag import Lag, projection_lags
 from projections.promotions import liability_report
+from projections.risk_review import Reviews
 from projections.totals import LedgerTotals, ledger_totals
 from projections.queries import ReadModels
 
@@ -104,6 +105,24 @@ class Services:
                 return False
             time.sleep(0.01)
         return True
+
+    def list_reviews(self, status: str | None, after: str | None, limit: int) -> Page[dict[str, Any]]:
+        """The risk reviews, newest first, as the worker's risk review has applied them."""
+        if after is not None and not after.isdigit():
+            raise ApiError("VALIDATION_ERROR", "after: not a cursor this list gave", field="after")
+        rows, more = Reviews(self.ledger.recorder.datastore).page(status, int(after) if after else None, limit)
+        return Page(data=rows, next_cursor=str(more) if more is not None else None, has_more=more is not None)
+
+    def decide_review(self, review_id: UUID, decision: str, note: str, decided_by: str) -> Review:
+        """Records a compliance officer's decision on the player the review is of (found in the list of reviews,
+        waited for up to ``READ_WAIT_SECONDS`` if the worker has not listed it yet)."""
+        reviews = Reviews(self.ledger.recorder.datastore)
+        deadline = time.monotonic() + self.settings.read_wait_seconds
+        while (found := reviews.find(str(review_id))) is None:
+            if time.monotonic() >= deadline:
+                raise ReviewNotFound(f"no review {review_id}", field="review_id")
+            time.sleep(0.01)
+        return self.ledger.decide_review(found["player_id"], str(review_id), decision, note, decided_by)
 
     def open_session(self, player_id: str) -> dict[str, object]:
         """A game session for a player who may play: the token, shown once, and its expiry."""

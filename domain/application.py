@@ -11,6 +11,7 @@ submits to (the infrastructure groups requests that arrive together; by default 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar
 from uuid import UUID
 
@@ -29,15 +30,20 @@ from domain.errors import (
     ExpiredPromotion,
     PlayerNotFound,
     PromotionNotFound,
+    ReviewAlreadyDecided,
+    ReviewNotFound,
     ValidationFailed,
 )
 from domain.paging import Page, page_of
-from domain.player import SELF_EXCLUSION_MONTHS, Player
+from domain.limits import LIMITS, changes_for
+from domain.player import COOLING_OFF_PERIODS, SELF_EXCLUSION_MONTHS, Player
 from domain.promotion import Promotion, PromotionTerms
 from domain.regions import RegionCodes, check_region
+from domain.risk import CLEARED, DECISIONS
 from domain.requests import AwardRequest, FundsRequest, PlayerProfile, SpinCommand
 from domain.results import (
-    AwardOutcome, AwardStatus, FundsOutcome, FundsReceipt, GameRound, GameState, PlayerSummary, PromotionSummary, SelfExclusion, SpinOutcome,
+    AwardOutcome, AwardStatus, CoolingOff, FundsOutcome, FundsReceipt, GameRound, GameState, PlayerLimits, PlayerSummary, PromotionSummary,
+    Review, SelfExclusion, SpinOutcome,
     SpinRecord, SpinReplay,
 )
 from domain.slot.definition import SlotGame
@@ -154,6 +160,88 @@ class SpinLedger(Application[UUID]):
             return SelfExclusion(player.player_id, player.self_excluded_until, cancelled_ids)
 
         return retrying(attempt)
+
+    def start_cooling_off(self, player_id: str, period: str) -> CoolingOff:
+        """A time-out from play: the game and awards are refused until its end (deposits are not); a period
+        already running is never shortened."""
+        length = COOLING_OFF_PERIODS.get(period)
+        if length is None:
+            raise ValidationFailed(f"period must be one of {', '.join(COOLING_OFF_PERIODS)}", field="period")
+
+        def attempt() -> CoolingOff:
+            now = self.clock.now()
+            player = self._get_player(player_id)
+            player.start_cooling_off(period, now + length, timestamp=now)
+            self.streams.save(player)
+            assert player.cooling_off_until is not None
+            return CoolingOff(player.player_id, period, player.cooling_off_until)
+
+        return retrying(attempt)
+
+    def raise_risk_flag(self, player_stream: UUID, review_id: UUID, rule: str, evidence: dict[str, Any]) -> bool:
+        """Records a rule's flag on the player (``RiskFlagRaised``), pausing their promotions; a review already
+        raised (the same event judged again) is recorded once. True when recorded now."""
+
+        def attempt() -> bool:
+            player = self.streams.load_one(player_stream)
+            if not isinstance(player, Player):
+                raise PlayerNotFound(f"no player stream {player_stream}")
+            if str(review_id) in player.reviews:
+                return False
+            player.raise_risk_flag(str(review_id), player.player_id, rule, evidence, timestamp=self.clock.now())
+            self.streams.save(player)
+            return True
+
+        return retrying(attempt)
+
+    def decide_review(self, player_id: str, review_id: str, decision: str, note: str, decided_by: str) -> Review:
+        """A compliance officer's decision on a review: ``clear`` lets the player's awards through again (once no
+        other review holds them), ``keep_paused`` keeps them paused until a later ``clear``. Deciding what was
+        decided is answered as it stands; a cleared review is closed."""
+        if decision not in DECISIONS:
+            raise ValidationFailed(f"decision must be one of {', '.join(DECISIONS)}", field="decision")
+
+        def attempt() -> Review:
+            player = self._get_player(player_id)
+            review = player.reviews.get(review_id)
+            if review is None:
+                raise ReviewNotFound(f"no review {review_id}", field="review_id")
+            if review["status"] == DECISIONS[decision]:
+                return Review.of(player, review_id)
+            if review["status"] == CLEARED:
+                raise ReviewAlreadyDecided(f"review {review_id} was cleared on {review['decided_at'].isoformat()}; a new flag opens a new review",
+                                           field="review_id")
+            player.decide_review(review_id, decision, note, decided_by, timestamp=self.clock.now())
+            self.streams.save(player)
+            return Review.of(player, review_id)
+
+        return retrying(attempt)
+
+    def set_limits(self, player_id: str, requested: dict[str, Decimal | None]) -> PlayerLimits:
+        """Sets the named deposit and loss limits (``None``: no limit); those not named stay as they are. A lower
+        limit applies at once, a higher one or a removal after 24 hours (``domain.limits``)."""
+        unknown = sorted(set(requested) - set(LIMITS))
+        if unknown:
+            raise ValidationFailed(f"{unknown[0]} is not a limit: {', '.join(LIMITS)}", field=unknown[0])
+        if not requested:
+            raise ValidationFailed(f"limits: name at least one of {', '.join(LIMITS)}", field="limits")
+        for name, value in requested.items():
+            if value is not None and value <= 0:
+                raise ValidationFailed(f"{name} must be greater than zero, or null for no limit", field=name)
+
+        def attempt() -> PlayerLimits:
+            now = self.clock.now()
+            player = self._get_player(player_id)
+            changes = changes_for(requested, player.limits, player.pending_limits, now)
+            if changes:
+                player.change_limits([change.as_dict() for change in changes], timestamp=now)
+                self.streams.save(player)
+            return PlayerLimits.of(player, now)
+
+        return retrying(attempt)
+
+    def get_limits(self, player_id: str) -> PlayerLimits:
+        return PlayerLimits.of(self._get_player(player_id), self.clock.now())
 
     # -- promotions ------------------------------------------------------------------------------
 

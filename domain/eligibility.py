@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from domain.errors import BudgetExhausted, ExpiredPromotion, Ineligible, PlayerSelfExcluded, RateLimited, RegionBlocked
+from domain.errors import BudgetExhausted, ExpiredPromotion, Ineligible, PlayerCoolingOff, PlayerSelfExcluded, PromotionsPaused, RateLimited, RegionBlocked
 from domain.player import Player
 from domain.promotion import Promotion
 from domain.regions import minimum_age, region_allowed
@@ -31,6 +31,17 @@ Rule = Callable[[AwardContext], None]
 def player_not_self_excluded(ctx: AwardContext) -> None:
     if ctx.player.is_self_excluded_at(ctx.now):
         raise PlayerSelfExcluded("player is self-excluded and cannot receive awards", field="player_id")
+
+
+def player_not_cooling_off(ctx: AwardContext) -> None:
+    if ctx.player.is_cooling_off_at(ctx.now):
+        raise PlayerCoolingOff(f"player is cooling off until {ctx.player.cooling_off_until.isoformat()} and cannot receive awards",
+                               field="player_id")
+
+
+def promotions_not_paused(ctx: AwardContext) -> None:
+    if ctx.player.promotions_paused:
+        raise PromotionsPaused("the player's promotions are paused pending a compliance review", field="player_id")
 
 
 def player_of_age(ctx: AwardContext) -> None:
@@ -96,6 +107,8 @@ def within_budget(ctx: AwardContext) -> None:
 
 RULES: tuple[Rule, ...] = (
     player_not_self_excluded,
+    player_not_cooling_off,
+    promotions_not_paused,
     player_of_age,
     region_in_promotion,
     promotion_running,

@@ -45,6 +45,30 @@ class PlayerSelfExcluded(DomainError):
     code = "PLAYER_SELF_EXCLUDED"
 
 
+class PlayerCoolingOff(DomainError):
+    code = "PLAYER_COOLING_OFF"
+
+
+class PromotionsPaused(DomainError):
+    code = "PROMOTIONS_PAUSED"
+
+
+class ReviewNotFound(DomainError):
+    code = "REVIEW_NOT_FOUND"
+
+
+class ReviewAlreadyDecided(DomainError):
+    code = "REVIEW_ALREADY_DECIDED"
+
+
+class DepositLimitExceeded(DomainError):
+    code = "DEPOSIT_LIMIT_EXCEEDED"
+
+
+class LossLimitReached(DomainError):
+    code = "LOSS_LIMIT_REACHED"
+
+
 class ExpiredPromotion(DomainError):
     code = "EXPIRED_PROMO"
 

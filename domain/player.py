@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -10,12 +10,25 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import player_stream_id
+from domain.limits import PendingLimit, add_to_tally, cash_loss, in_force
+from domain.risk import CLEARED, DECISIONS, OPEN
 from domain.windows import day_key, week_key
 
 SELF_EXCLUSION_MONTHS = {"6m": 6, "1y": 12, "5y": 60}
+COOLING_OFF_PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "6w": timedelta(weeks=6)}
 
 
 class Player(Aggregate):
+    # Responsible-gaming state added after players were first recorded: a player restored from an older snapshot
+    # has none of its own, so each has a class default, and is only ever replaced, never changed in place. (Not
+    # annotated: the library would make annotated ones fields of the aggregate's constructor.)
+    cooling_off_until = None  # datetime | None
+    limits = {}  # type: dict[str, Decimal]  # in force as of the last LimitsChanged (see limits_at)
+    pending_limit_changes = {}  # type: dict[str, dict[str, Any]]  # by limit: {"value", "effective_at"}
+    deposit_tally = {}  # type: dict[str, Decimal]  # deposits in the day, week and month of the latest one
+    loss_tally = {}  # type: dict[str, Decimal]  # net loss of cash play in the day, week and month of the latest spin
+    reviews = {}  # type: dict[str, dict[str, Any]]  # by review id: rule, evidence, raised_at, status, the decision
+
     @staticmethod
     def stream_id(player_id: str) -> UUID:
         return player_stream_id(player_id)
@@ -82,6 +95,55 @@ class Player(Aggregate):
         for award_id in awards_cancelled:
             self.open_awards.pop(award_id, None)
 
+    def is_cooling_off_at(self, at: datetime) -> bool:
+        return self.cooling_off_until is not None and at < self.cooling_off_until
+
+    @event("CoolingOffStarted")
+    def start_cooling_off(self, period: str, until: datetime, timestamp: datetime) -> None:
+        if self.cooling_off_until is None or until > self.cooling_off_until:
+            self.cooling_off_until = until
+
+    # -- risk review -------------------------------------------------------------------------------
+
+    @property
+    def promotions_paused(self) -> bool:
+        """A review is open, or was decided to keep the player's promotions paused."""
+        return any(review["status"] != CLEARED for review in self.reviews.values())
+
+    @event("RiskFlagRaised")
+    def raise_risk_flag(self, review_id: str, player_id: str, rule: str, evidence: dict[str, Any], timestamp: datetime) -> None:
+        self.reviews = {**self.reviews, review_id: {"rule": rule, "evidence": evidence, "raised_at": timestamp, "status": OPEN,
+                                                    "decision": None, "note": None, "decided_by": None, "decided_at": None}}
+
+    @event("ReviewDecided")
+    def decide_review(self, review_id: str, decision: str, note: str, decided_by: str, timestamp: datetime) -> None:
+        self.reviews = {**self.reviews, review_id: {**self.reviews[review_id], "status": DECISIONS[decision], "decision": decision,
+                                                    "note": note, "decided_by": decided_by, "decided_at": timestamp}}
+
+    # -- limits ------------------------------------------------------------------------------------
+
+    @property
+    def pending_limits(self) -> dict[str, PendingLimit]:
+        return {name: PendingLimit(name, c["value"], c["effective_at"]) for name, c in self.pending_limit_changes.items()}
+
+    def limits_at(self, at: datetime) -> dict[str, Decimal]:
+        return in_force(self.limits, self.pending_limits, at)
+
+    @event("LimitsChanged")
+    def change_limits(self, changes: list[dict[str, Any]], timestamp: datetime) -> None:
+        limits = self.limits_at(timestamp)
+        pending = {name: c for name, c in self.pending_limit_changes.items() if c["effective_at"] > timestamp}
+        for change in changes:
+            name = change["limit"]
+            pending.pop(name, None)
+            if change["effective_at"] > timestamp:
+                pending[name] = {"value": change["value"], "effective_at": change["effective_at"]}
+            elif change["value"] is None:
+                limits.pop(name, None)
+            else:
+                limits[name] = change["value"]
+        self.limits, self.pending_limit_changes = limits, pending
+
     def spins_awarded(self, promo_id: str, at: datetime) -> tuple[int, int]:
         """Spins of ``promo_id`` received in the UTC day and ISO week of ``at``."""
         return (
@@ -105,6 +167,7 @@ class Player(Aggregate):
     @event("FundsDeposited")
     def deposit(self, transaction_id: str, amount: Decimal, currency: str, balance_after: Decimal, timestamp: datetime) -> None:
         self.balance = balance_after
+        self.deposit_tally = add_to_tally(self.deposit_tally, amount, timestamp)
 
     @event("FundsWithdrawn")
     def withdraw(self, transaction_id: str, amount: Decimal, currency: str, balance_after: Decimal, timestamp: datetime) -> None:
@@ -115,6 +178,8 @@ class Player(Aggregate):
     @event("SpinSettled")
     def settle_spin(self, spin: dict[str, Any], timestamp: datetime) -> None:
         self.balance = spin["balance_after"]
+        if loss := cash_loss(spin):
+            self.loss_tally = add_to_tally(self.loss_tally, loss, timestamp)
         self.block = spin["block"]
         self.last_spin = {**spin, "settled_at": timestamp}
         self.spins_settled += 1

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.award import Award
 from domain.ids import event_id_for
+from domain.limits import DEPOSIT_LIMITS, LIMITS, PendingLimit, used, waiting, window_end
 from domain.player import Player
 from domain.promotion import Promotion, PromotionTerms
 
@@ -131,6 +132,65 @@ class PromotionSummary:
             created_at=promo.created_on,
             updated_at=promo.modified_on,
         )
+
+
+@dataclass(frozen=True)
+class LimitUse:
+    """What a limit's current window has used, and when the window ends."""
+
+    limit: str
+    value: Decimal | None
+    used: Decimal
+    remaining: Decimal | None
+    window_ends_at: datetime
+
+
+@dataclass(frozen=True)
+class PlayerLimits:
+    player_id: str
+    currency: str
+    limits: dict[str, Decimal | None]  # every limit, None where none is in force
+    pending: list[PendingLimit]
+    used: dict[str, LimitUse]  # by limit: its window's use, whether a limit is in force or not
+
+    @classmethod
+    def of(cls, player: Player, at: datetime) -> PlayerLimits:
+        in_force = player.limits_at(at)
+        uses = {}
+        for name in LIMITS:
+            tally = player.deposit_tally if name in DEPOSIT_LIMITS else player.loss_tally
+            spent = max(used(tally, name, at), Decimal("0.00"))  # a window of net wins has lost nothing
+            value = in_force.get(name)
+            uses[name] = LimitUse(name, value, spent, None if value is None else max(value - spent, Decimal("0.00")), window_end(name, at))
+        return cls(player.player_id, player.currency, {name: in_force.get(name) for name in LIMITS},
+                   waiting(player.pending_limits, at), uses)
+
+
+@dataclass(frozen=True)
+class Review:
+    """A risk review: the flag a rule raised on a player, and the compliance officer's decision."""
+
+    review_id: str
+    player_id: str
+    rule: str
+    evidence: dict[str, Any]
+    raised_at: datetime
+    status: str  # "open", "kept_paused", "cleared"
+    decision: str | None
+    note: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, player: Player, review_id: str) -> Review:
+        return cls(review_id=review_id, player_id=player.player_id, **player.reviews[review_id])
+
+
+@dataclass(frozen=True)
+class CoolingOff:
+    player_id: str
+    period: str
+    cooling_off_until: datetime
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""UTC calendar windows: the day and ISO week an instant falls in, and month arithmetic."""
+"""UTC calendar windows: the day, ISO week and month an instant falls in, when each ends, and month arithmetic."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def week_key(at: datetime) -> str:
     return f"W{year}-{week:02d}"
 
 
+def month_key(at: datetime) -> str:
+    day = at.astimezone(timezone.utc)
+    return f"M{day.year}-{day.month:02d}"
+
+
 def day_end(at: datetime) -> datetime:
     start = at.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     return start + timedelta(days=1)
@@ -27,6 +32,12 @@ def week_end(at: datetime) -> datetime:
     """The next Monday 00:00 UTC: ISO weeks start on Monday."""
     day_start = day_end(at) - timedelta(days=1)
     return day_start + timedelta(days=7 - day_start.weekday())
+
+
+def month_end(at: datetime) -> datetime:
+    """The first instant of the next calendar month, UTC."""
+    start = at.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return add_months(start, 1)
 
 
 def add_months(at: datetime, months: int) -> datetime:

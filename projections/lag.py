@@ -11,10 +11,13 @@ from eventsourcing.postgres import PostgresDatastore
 from projections.catalogue import PROJECTIONS
 from projections.source import APPLICATION, EventSource
 from projections.view import BatchProjection, View
+from projections.risk_review import RiskReviewProjection, RiskReviewView
 from projections.webhook_outbox import OutboxProjection, OutboxView
 
-# Every follower of the store the worker runs: the read models and the webhook outbox.
-FOLLOWERS: dict[str, tuple[type[BatchProjection], type[View]]] = {**PROJECTIONS, "webhook_outbox": (OutboxProjection, OutboxView)}
+# Every follower of the store the worker runs: the read models, the webhook outbox and the risk review.
+FOLLOWERS: dict[str, tuple[type[BatchProjection], type[View]]] = {
+    **PROJECTIONS, "webhook_outbox": (OutboxProjection, OutboxView), "risk_review": (RiskReviewProjection, RiskReviewView),
+}
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,7 @@ def event_count(conn: psycopg.Connection, type_name: str | None = None) -> int:
 # Reel stops of Crystal Forge that show three scatters (reels 1-3) and none.
 THREE_SCATTERS = (17, 8, 4, 0, 0)
 NO_SCATTER = (0, 0, 0, 0, 0)
+LOSING = (7, 10, 13, 16, 19)  # no line win, one scatter: the bet is lost
 
 
 class ScriptedStops:

@@ -38,13 +38,16 @@ from domain.errors import (
     InsufficientFunds,
     InvalidCoinValue,
     JurisdictionBlocked,
+    LossLimitReached,
     NoBonusRoundActive,
+    PlayerCoolingOff,
     PlayerNotFound,
     PlayerSelfExcluded,
     SpinInProgress,
     ValidationFailed,
 )
 from domain.ids import uuid7
+from domain.limits import LOSS_LIMITS, refuse_past_limits
 from domain.player import Player
 from domain.regions import minimum_age
 from domain.request_record import SPIN, RequestRecord
@@ -67,13 +70,26 @@ def check_bet(game: SlotGame, bet: Decimal) -> None:
 
 
 def check_may_play(game: SlotGame, player: Player, at: datetime) -> None:
-    """DESIGN invariant 6: no spin for a self-excluded, under-age or blocked-region player."""
+    """DESIGN invariant 6: no spin for a self-excluded, cooling-off, under-age or blocked-region player."""
     if player.is_self_excluded_at(at):
         raise PlayerSelfExcluded("the player is self-excluded")
+    check_not_cooling_off(player, at)
     if player.region.split("-", 1)[0] not in game.jurisdictions:
         raise JurisdictionBlocked(f"{game.name} is not offered in {player.region}")
     if player.age_on(at.date()) < minimum_age(player.region):
         raise Ineligible(f"the player is under the minimum age of {minimum_age(player.region)} in {player.region}")
+
+
+def check_not_cooling_off(player: Player, at: datetime) -> None:
+    if player.is_cooling_off_at(at):
+        assert player.cooling_off_until is not None
+        # Not retryable, as seed 001 has it: the client is told when play resumes, not asked to keep trying.
+        raise PlayerCoolingOff(f"the player is cooling off until {player.cooling_off_until.isoformat()}; play resumes then")
+
+
+def check_loss_limits(player: Player, bet: Decimal, at: datetime) -> None:
+    """A cash bet that, lost, would take a window's net loss past a loss limit in force is refused."""
+    refuse_past_limits(LossLimitReached, f"a bet of {bet}, lost,", player.limits_at(at), LOSS_LIMITS, player.loss_tally, bet, at)
 
 
 @dataclass(frozen=True)
@@ -93,8 +109,8 @@ class SpinJob:
 SpinResult = SpinOutcome | DomainError
 # The refusals a player's state decides (its balance, its block, its profile, whether it exists).
 REFUSED_ON_THE_PLAYER = (
-    PlayerNotFound, PlayerSelfExcluded, JurisdictionBlocked, Ineligible, InsufficientFunds, CurrencyMismatch,
-    BonusRoundActive, NoBonusRoundActive, BlockIdMismatch,
+    PlayerNotFound, PlayerSelfExcluded, PlayerCoolingOff, JurisdictionBlocked, Ineligible, InsufficientFunds, CurrencyMismatch,
+    BonusRoundActive, NoBonusRoundActive, BlockIdMismatch, LossLimitReached,
 )
 _AFTER_GROUP = None  # settled alone after the group: a copy of a request in it (a replay by then), or a refusal
 
@@ -117,6 +133,7 @@ class Spins:
     def game_state(self, game: SlotGame, player_id: str) -> GameState:
         player = self._player(player_id)
         now = self.clock.now()
+        check_not_cooling_off(player, now)
         awards = self._streams.load(UUID(award_id) for award_id in player.open_awards)
         active = [AwardStatus.of(a, now) for a in awards.values() if a.status_at(now) == ACTIVE and a.game_code == game.code]
         return GameState(
@@ -248,6 +265,7 @@ class Spins:
             if command.currency != player.currency:
                 raise CurrencyMismatch(f"currency must be the session's currency, {player.currency}", field="currency")
             check_bet(game, bet)
+            check_loss_limits(player, bet, now)
             if player.balance < bet:
                 raise InsufficientFunds(f"the balance, {player.balance}, is less than the bet, {bet}")
         record = play_base_spin(SpinInputs(

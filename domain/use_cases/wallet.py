@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from domain.errors import IdempotencyKeyReused, InsufficientFunds, PlayerNotFound, PlayerSelfExcluded, TransactionNotFound, ValidationFailed
+from domain.errors import (
+    DepositLimitExceeded, IdempotencyKeyReused, InsufficientFunds, PlayerNotFound, PlayerSelfExcluded, TransactionNotFound, ValidationFailed,
+)
+from domain.limits import DEPOSIT_LIMITS, refuse_past_limits
 from domain.ids import event_id_for
 from domain.player import Player
 from domain.request_record import WALLET, RequestRecord
@@ -12,6 +17,13 @@ from domain.requests import DEPOSIT, FundsRequest
 from domain.clock import Clock
 from domain.results import FundsOutcome, FundsReceipt
 from domain.streams import Streams, retrying
+
+
+def check_deposit_limits(player: Player, amount: Decimal, now: datetime) -> None:
+    """Refuses a deposit that would pass a deposit limit in force; decided on the player's recorded stream, whose
+    version the append checks, so two deposits cannot pass a limit together."""
+    refuse_past_limits(DepositLimitExceeded, f"a deposit of {amount}", player.limits_at(now), DEPOSIT_LIMITS, player.deposit_tally,
+                       amount, now, field="amount")
 
 
 class Wallet:
@@ -38,6 +50,7 @@ class Wallet:
             if request.kind == DEPOSIT:
                 if player.is_self_excluded_at(now):
                     raise PlayerSelfExcluded("the player is self-excluded and cannot deposit", field="player_id")
+                check_deposit_limits(player, request.amount, now)
                 player.deposit(request.transaction_id, request.amount, request.currency, player.balance + request.amount, timestamp=now)
             else:
                 if request.amount > player.balance:

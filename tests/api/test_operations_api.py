@@ -13,10 +13,13 @@ from typing import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from app import create_app
+from app.config import Settings
 from app.logs import json_handler
 from projections.catalogue import PROJECTIONS, build
 from projections.runner import catch_up
 from projections.source import EventSource
+from projections.risk_review import RiskReviewProjection, RiskReviewView
 from projections.webhook_outbox import OutboxProjection, OutboxView
 from tests.api.helpers import define, funded_session, register, spin
 from tests.support import ADMIN, API_KEYS, METRICS, NO_SCATTER, ScriptedStops, award_json
@@ -24,11 +27,22 @@ from tests.support import ADMIN, API_KEYS, METRICS, NO_SCATTER, ScriptedStops, a
 FINANCE = {"Authorization": "Bearer test-finance-key"}
 
 
+@pytest.fixture
+def app(own_database, clock, random_bytes):  # type: ignore[no-untyped-def]
+    """The app on a database of the test's own: catching up runs the risk review, which judges every event stored."""
+    flask_app = create_app(Settings(database_url=own_database, api_keys=API_KEYS), clock=clock, random_bytes=random_bytes)
+    yield flask_app
+    flask_app.extensions["spinledger"].close()
+
+
 def caught_up(app):
-    datastore = app.extensions["spinledger"].ledger.recorder.datastore
+    services = app.extensions["spinledger"]
+    datastore = services.ledger.recorder.datastore
     for name in PROJECTIONS:
         catch_up(build(datastore, name), EventSource(datastore))
     catch_up(OutboxProjection(OutboxView(datastore)), EventSource(datastore))
+    risk = RiskReviewProjection(RiskReviewView(datastore, rules=services.settings.risk_rules(), raise_flag=services.ledger.raise_risk_flag))
+    catch_up(risk, EventSource(datastore))
 
 
 def test_readyz_reports_every_projection_and_is_ready_once_they_caught_up(app, client):
@@ -37,7 +51,7 @@ def test_readyz_reports_every_projection_and_is_ready_once_they_caught_up(app, c
     response = client.get("/readyz")
     assert response.status_code == 200, response.json
     assert response.json["status"] == "ready"
-    assert {p["projection"] for p in response.json["projections"]} == set(PROJECTIONS) | {"webhook_outbox"}
+    assert {p["projection"] for p in response.json["projections"]} == set(PROJECTIONS) | {"webhook_outbox", "risk_review"}
     assert all(p["events"] == 0 and p["seconds"] == 0 for p in response.json["projections"])
 
 

@@ -65,6 +65,11 @@ EXPECTED_SCOPES = {
     ("delete", "/api/v1/webhooks/{subscription_id}"): {"awards:write"},
     ("get", "/api/v1/webhooks/{subscription_id}/deliveries"): {"awards:write"},
     ("post", "/api/v1/webhooks/{subscription_id}/redeliver"): {"awards:write"},
+    ("put", "/api/v1/players/{player_id}/limits"): {"players:write"},
+    ("get", "/api/v1/players/{player_id}/limits"): {"players:write", "compliance"},
+    ("post", "/api/v1/players/{player_id}/cooling-off"): {"players:write"},
+    ("get", "/api/v1/reviews"): {"compliance"},
+    ("post", "/api/v1/reviews/{review_id}/decision"): {"compliance"},
 }
 SESSION_OPERATIONS = {("get", "/api/v1/game/config"), ("post", "/api/v1/game/spin"), ("post", "/api/v1/game/bonus/spin"),
                       ("get", "/api/v1/game/state"), ("get", "/api/v1/game/state/pending-spin")}

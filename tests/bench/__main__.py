@@ -122,6 +122,20 @@ def award_body(player_id: str, promo_id: str, key: str) -> dict:
             "game_code": "crystal-forge-v1", "idempotency_key": key}
 
 
+# Limits every player of the "with limits" rounds has: all six, high enough that no award, deposit or spin of the
+# benchmark is refused by them, so that those rounds pay for checking them and nothing else.
+EVERY_LIMIT = {"deposit_daily": "100000000.00", "deposit_weekly": "200000000.00", "deposit_monthly": "300000000.00",
+               "loss_daily": "100000000.00", "loss_weekly": "200000000.00", "loss_monthly": "300000000.00"}
+
+
+def set_limits(base: str, players: list[str]) -> None:
+    def put(player_id: str) -> None:
+        requests.put(f"{base}/api/v1/players/{player_id}/limits", json=EVERY_LIMIT, headers=AUTH, timeout=30).raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(put, players))
+
+
 def open_spin_sessions(base: str, players: list[str]) -> list[str]:
     """A session per spinning player, each with money enough for the whole run."""
     tokens = []
@@ -134,15 +148,19 @@ def open_spin_sessions(base: str, players: list[str]) -> list[str]:
     return tokens
 
 
-def bench_single_requests(port: int, players: list[str], meter: cpu.CpuMeter | None) -> dict:
-    """The bare reference, single awards and spins, with wrk, in interleaved rounds; with ``meter``, the CPU
-    each round cost too."""
+def bench_single_requests(port: int, players: list[str], limited: list[str], meter: cpu.CpuMeter | None) -> dict:
+    """The bare reference, single awards and spins, with wrk, in interleaved rounds, and the awards and spins again
+    for ``limited`` players, who have every limit set; with ``meter``, the CPU each round cost too."""
     base = f"http://127.0.0.1:{port}"
     promo_id = define_promotion(base, 1_000_000_000)
     tokens_file = Path(tempfile.mkstemp(prefix="spinledger-tokens-")[1])
     tokens_file.write_text("\n".join(open_spin_sessions(base, players[-SPIN_PLAYERS:])))
     players_file = Path(tempfile.mkstemp(prefix="spinledger-players-")[1])
     players_file.write_text("\n".join(players))
+    limited_tokens = Path(tempfile.mkstemp(prefix="spinledger-tokens-")[1])
+    limited_tokens.write_text("\n".join(open_spin_sessions(base, limited[-SPIN_PLAYERS:])))
+    limited_file = Path(tempfile.mkstemp(prefix="spinledger-players-")[1])
+    limited_file.write_text("\n".join(limited))
     run = secrets.token_hex(4)
     common = dict(players_file=players_file, promo_id=promo_id, key=KEY, connections=CONNECTIONS)
     wrk.run_round(port, "/bench/insert", 2, run=f"{run}-w1", **common)  # warm-up
@@ -151,7 +169,8 @@ def bench_single_requests(port: int, players: list[str], meter: cpu.CpuMeter | N
     # Interleaved rounds, so that a machine that speeds up or slows down during the run weighs on the
     # reference, the awards and the spins alike.
     reference, awards, spins = wrk.Load([]), wrk.Load([]), wrk.Load([])
-    used: dict[str, list[cpu.CpuUse]] = {"reference": [], "awards": [], "spins": []}
+    limited_awards, limited_spins = wrk.Load([]), wrk.Load([])
+    used: dict[str, list[cpu.CpuUse]] = {"reference": [], "awards": [], "spins": [], "limited_awards": [], "limited_spins": []}
 
     def measured(name: str, load: Callable[[], wrk.Round]) -> wrk.Round:
         if meter is None:
@@ -168,12 +187,18 @@ def bench_single_requests(port: int, players: list[str], meter: cpu.CpuMeter | N
         awards.rounds.append(
             measured("awards", lambda: wrk.run_round(port, "/api/v1/awards", seconds, run=f"{run}-a{number}", **common))
         )
+        limited_awards.rounds.append(measured("limited_awards", lambda: wrk.run_round(
+            port, "/api/v1/awards", seconds, run=f"{run}-la{number}", **{**common, "players_file": limited_file})))
         spins.rounds.append(measured("spins", lambda: wrk.run_spin_round(
             port, seconds, tokens_file=tokens_file, run=f"{run}-s{number}", players=SPIN_PLAYERS
         )))
-    players_file.unlink()
-    tokens_file.unlink()
-    return {"reference": reference, "awards": awards, "spins": spins, "cpu": used}
+        limited_spins.rounds.append(measured("limited_spins", lambda: wrk.run_spin_round(
+            port, seconds, tokens_file=limited_tokens, run=f"{run}-ls{number}", players=SPIN_PLAYERS
+        )))
+    for file in (players_file, tokens_file, limited_file, limited_tokens):
+        file.unlink()
+    return {"reference": reference, "awards": awards, "spins": spins, "limited_awards": limited_awards, "limited_spins": limited_spins,
+            "cpu": used}
 
 
 def bench_rtp() -> tuple[float, MonteCarloResult]:
@@ -228,6 +253,22 @@ def bench_webhooks_under_awards(base: str, port: int, database_url: str, players
         players_file.unlink()
 
 
+def limits_rows(single: dict) -> list[dict]:
+    """Issue 22: the awards and the spins of players with every limit set, against the same rounds' without."""
+    rows = []
+    for name, plain, figure in (("limited_awards", "awards", "awards/s"), ("limited_spins", "spins", "spins/s")):
+        ratio = single[name].throughput / single[plain].throughput
+        note = f"without limits {single[plain].throughput:.1f}/s; ratio {ratio:.3f}; errors {single[name].errors}"
+        if single["cpu"][name]:
+            with_limits = sum(cpu.per_request_ms(single["cpu"][name], single[name].requests))
+            without = sum(cpu.per_request_ms(single["cpu"][plain], single[plain].requests))
+            note += f"; CPU {with_limits:.3f} ms against {without:.3f} ms"
+        rows.append({"figure": f"{plain}, every player with limits ({figure})", "value": round(single[name].throughput, 1),
+                     "limit": f">= 0.95 x without = {0.95 * single[plain].throughput:.1f}",
+                     "passed": ratio >= 0.95 and single[name].errors == 0, "note": note})
+    return rows
+
+
 def cpu_rows(single: dict) -> list[dict]:
     """CPU per request of the reference, the awards and the spins, from the same rounds as their throughput.
     No limit: they say what a request costs, and the bare reference's cost divided by an endpoint's is the
@@ -265,11 +306,14 @@ def main() -> int:
     try:
         print("registering players ...", flush=True)
         players = register_players(base, PLAYERS)
+        print("registering players with every limit set ...", flush=True)
+        limited = register_players(base, PLAYERS)
+        set_limits(base, limited)
         print(f"single awards: {CONNECTIONS} connections, {SECONDS:.0f} s each for the reference and the awards ...", flush=True)
         checkpoint(server_url)
         meter = cpu.CpuMeter(process.pid, with_database(server_url, dbname)) if cpu.available() else None
         try:
-            single = bench_single_requests(port, players, meter)
+            single = bench_single_requests(port, players, limited, meter)
         finally:
             if meter is not None:
                 meter.close()
@@ -320,6 +364,7 @@ def main() -> int:
         {"figure": "spins p50 (ms)", "value": round(spins.percentile(50), 2), "limit": None, "passed": True, "note": ""},
         {"figure": "spins p99 (ms)", "value": round(spins.percentile(99), 2), "limit": "<= 30", "passed": spins.percentile(99) <= 30, "note": ""},
         {"figure": "spins errors", "value": spins.errors, "limit": "= 0", "passed": spins.errors == 0, "note": f"of {spins.requests} requests"},
+        *limits_rows(single),
         *cpu_rows(single),
         {"figure": "projection lag p99 under spin load (ms)", "value": round(percentile(lags, 99) * 1000, 1), "limit": "<= 250",
          "passed": bool(lags) and percentile(lags, 99) <= 0.25, "note": f"{len(lags)} samples, max {max(lags, default=0) * 1000:.0f} ms"},

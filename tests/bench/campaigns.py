@@ -18,7 +18,7 @@ import requests
 
 from app.bootstrap import SystemClock, build_ledger
 from domain.player import Player
-from tests.bench.webhooks import Receiving, free_port
+from tests.bench.webhooks import SYNTHETIC_PLAYERS, Receiving, free_port
 
 SMALL, LARGE = 20_000, 200_000
 
@@ -59,7 +59,7 @@ def register_in_bulk(database_url: str, count: int) -> list[str]:
 
 
 def start_worker(database_url: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "PROJECTION_POLL_SECONDS": "1", "WEBHOOK_ALLOW_PRIVATE": "true"}
+    env = {**os.environ, "DATABASE_URL": database_url, "PROJECTION_POLL_SECONDS": "1", "WEBHOOK_ALLOW_PRIVATE": "true", **SYNTHETIC_PLAYERS}
     return subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, stderr=subprocess.DEVNULL)
 
 

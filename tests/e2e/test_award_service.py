@@ -11,7 +11,7 @@ import psycopg
 import requests
 
 from domain.ids import award_id_for_key
-from tests.support import ADMIN, award_json, event_count, terms_json, unique
+from tests.support import ADMIN, COMPLIANCE, award_json, event_count, terms_json, unique
 
 
 def iso(at: datetime) -> str:
@@ -67,9 +67,9 @@ def test_errors_over_http_are_json_envelopes(server):
 def test_sigterm_lets_in_flight_requests_finish_and_writes_nothing_by_halves(own_database):
     """Batches of 200 awards in flight when the server is told to stop: each is answered in full, or was
     never taken (the listener had closed) and recorded nothing; the server exits 0."""
-    from tests.e2e.conftest import Server
+    from tests.e2e.conftest import SYNTHETIC_PLAYERS, Server
 
-    server = Server(own_database)
+    server = Server(own_database, env=SYNTHETIC_PLAYERS)
     player_id, promo_id = setup(server, budget_spins=1_000_000)
     batches = {n: [award_json(player_id, promo_id, award_value=1) for _ in range(200)] for n in range(6)}
     answers: dict[int, object] = {}
@@ -139,3 +139,22 @@ def test_an_award_whose_caller_gave_up_before_the_answer_is_found_by_its_key(ser
     assert (found.json()["award_id"], found.json()["player_id"], found.json()["status"]) == (str(award_id_for_key(key)), player_id, "active")
     retried = requests.post(f"{server.base}/api/v1/awards", data=body, headers={**ADMIN, "Content-Type": "application/json"}, timeout=10)
     assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (200, "true")
+
+
+def test_the_worker_judges_a_players_awards_and_a_flag_pauses_the_next_one(own_database):
+    from tests.e2e.conftest import Server
+
+    server = Server(own_database, env={"RISK_AWARDS_PER_DAY": "3"})
+    try:
+        player_id, promo_id = setup(server)
+        for _ in range(4):
+            assert requests.post(f"{server.base}/api/v1/awards", json=award_json(player_id, promo_id), headers=ADMIN, timeout=10).status_code == 201
+        deadline = time.monotonic() + 30
+        while not (reviews := requests.get(f"{server.base}/api/v1/reviews?status=open", headers=COMPLIANCE, timeout=10).json()["data"]):
+            assert time.monotonic() < deadline, "the worker raised no flag"
+            time.sleep(0.2)
+        assert [(r["player_id"], r["rule"]) for r in reviews] == [(player_id, "awards_per_day")]
+        paused = requests.post(f"{server.base}/api/v1/awards", json=award_json(player_id, promo_id), headers=ADMIN, timeout=10)
+        assert paused.status_code == 403 and paused.json()["error"]["code"] == "PROMOTIONS_PAUSED"
+    finally:
+        server.stop()

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from app.database import create_database, drop_database, start_embedded_server, with_database
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import SYNTHETIC_PLAYERS, Server
 from tests.support import ADMIN, METRICS, unique
 
 pytestmark = pytest.mark.chaos
@@ -241,7 +241,7 @@ def assert_exactly_once_and_no_drift(server: Server, database_url: str, ledger: 
 
 
 def test_killing_every_server_process_mid_traffic_loses_and_duplicates_nothing(own_database):
-    server = Server(own_database)
+    server = Server(own_database, env=SYNTHETIC_PLAYERS)
     ledger = Ledger()
     try:
         threads, _ = start_clients(server, ledger)
@@ -290,7 +290,7 @@ def restartable_postgres() -> Iterator[tuple[str, Callable[[], None], Callable[[
 
 def test_a_database_stopped_mid_traffic_gets_bounded_retryable_503s_and_everything_converges(restartable_postgres):
     database_url, stop_database, start_database = restartable_postgres
-    server = Server(database_url)
+    server = Server(database_url, env=SYNTHETIC_PLAYERS)
     ledger, probes = Ledger(), Ledger()
     prober: Prober | None = None
     try:

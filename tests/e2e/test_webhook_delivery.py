@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import requests
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import SYNTHETIC_PLAYERS, Server
 from tests.e2e.test_award_service import setup
 from tests.receiver import Receiver
 from tests.support import ADMIN, award_json
@@ -21,7 +21,7 @@ FAST_RETRIES = {"WEBHOOK_LEASE_SECONDS": "2", "WEBHOOK_RETRY_BASE_SECONDS": "0.2
 
 def test_killing_the_sender_mid_delivery_repeats_a_delivery_at_most_and_loses_none(own_database):
     receiver = Receiver()
-    server = Server(own_database, env=FAST_RETRIES)
+    server = Server(own_database, env={**FAST_RETRIES, **SYNTHETIC_PLAYERS})
     try:
         player_id, promo_id = setup(server, budget_spins=1_000_000)
         made = requests.post(f"{server.base}/api/v1/webhooks", json={"url": receiver.url("/crm"), "event_types": ["FreeSpinsAwarded"]},

@@ -13,6 +13,7 @@ from app.bootstrap import build_ledger
 from app.bootstrap import projections_datastore
 from domain.requests import AwardRequest
 from projections.catalogue import PROJECTIONS, build
+from tests.e2e.conftest import SYNTHETIC_PLAYERS
 from projections.rebuild import _drop
 from projections.runner import catch_up, position_of
 from projections.source import EventSource
@@ -22,7 +23,7 @@ CHECK = "crashcheck_"
 
 
 def start_worker(database_url: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "PROJECTION_POLL_SECONDS": "0.2"}
+    env = {**os.environ, "DATABASE_URL": database_url, "PROJECTION_POLL_SECONDS": "0.2", **SYNTHETIC_PLAYERS}
     return subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env)
 
 

@@ -59,7 +59,6 @@ def test_connections_cut_under_the_pool_are_replaced_and_the_request_is_served(d
         in_a_request(gate)
         before = ledger.recorder.max_notification_id()
         pool = ledger.recorder.datastore.pool
-        assert pool.get_stats()["pool_available"] > 1
         with psycopg.connect(database_url, autocommit=True) as admin:
             cut = admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
