@@ -24,6 +24,7 @@ from projections.lag import projection_lags
 from projections.rebuild import rebuild
 from projections.source import EventSource
 from tests.bench import wrk
+from tests.bench.webhooks import SYNTHETIC_PLAYERS
 
 RECONCILE_EVENTS = 1_000_000
 
@@ -41,7 +42,7 @@ class ReadModelFigures:
 
 def lag_under_spin_load(database_url: str, port: int, tokens_file: Path, seconds: float, players: int) -> list[float]:
     """Runs the worker while players spin; samples the largest projection lag (seconds) ten times a second."""
-    env = {**os.environ, "DATABASE_URL": database_url, "PROJECTION_POLL_SECONDS": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url, "PROJECTION_POLL_SECONDS": "1", **SYNTHETIC_PLAYERS}
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, stderr=subprocess.DEVNULL)
     datastore = projections_datastore(database_url, pool_size=1)
     samples: list[float] = []
