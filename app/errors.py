@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_CODE = {
     "VALIDATION_ERROR": 400,
     "MISSING_FIELD": 400,
+    "UNSUPPORTED_API_VERSION": 400,
     "UNAUTHORIZED": 401,
     "FORBIDDEN": 403,
     "INELIGIBLE": 403,

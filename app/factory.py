@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
+from app import api_version
 from app.audit_hooks import install_audit_hooks
 from app.auth import API_KEY_SCHEME, SESSION_SCHEME
 from app.bootstrap import bootstrap
@@ -34,11 +35,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Flask(__name__)
     app.config.update(
         API_TITLE="spinledger",
-        API_VERSION="1.0.0",
+        API_VERSION=api_version.SERVED,
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={"info": {"description": api_version.description()}},
     )
     app.json.sort_keys = False
     app.extensions["spinledger"] = services

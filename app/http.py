@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema, ValidationError
 from webargs.flaskparser import FlaskParser
 
+from app import api_version
 from app.database_gate import REQUEST_DEADLINE
 from app.errors import ApiError, validation_error
 from domain.ids import uuid7
@@ -112,6 +113,7 @@ def install_request_hooks(app: Flask) -> None:
         g.request_id = header if _REQUEST_ID.fullmatch(header) else str(
             uuid7(app.extensions["spinledger"].clock.now(), app.extensions["spinledger"].random_bytes)
         )
+        api_version.check_requested(request.headers.get(api_version.HEADER))
         view = app.view_functions.get(request.endpoint or "")
         request.max_content_length = getattr(view, "body_limit", DEFAULT_BODY_LIMIT)
         if request.method in ("POST", "PUT", "PATCH") and not getattr(view, "streams_body", False):
@@ -127,6 +129,7 @@ def install_request_hooks(app: Flask) -> None:
     @app.after_request
     def _tag(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers[api_version.HEADER] = api_version.SERVED
         response.headers.setdefault("Cache-Control", "no-store")
         # JSON only: a browser must never sniff a body into HTML, nor run or frame anything it holds.
         response.headers["X-Content-Type-Options"] = "nosniff"
