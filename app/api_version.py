@@ -16,6 +16,7 @@ MINORS = (
     ("1.2", "compliance: event history, spin replay, raw audit log; reconciliation and liability"),
     ("1.3", "webhooks; campaigns; awards by idempotency key, transactions by id, cancels that can be retried"),
     ("1.4", "player protection: limits, cooling-off, risk reviews; ISO 3166 regions"),
+    ("1.5", "games: the catalogue and maintenance (`GAME_UNDER_MAINTENANCE`)"),
 )
 SERVED = MINORS[-1][0]
 HEADER = "X-Api-Version"

@@ -17,7 +17,7 @@ from app.errors import ApiError
 DIGEST_PREFIX = "sha256:"
 API_KEY_SCHEME = "apiKey"
 SESSION_SCHEME = "sessionToken"
-SCOPES = frozenset({"players:write", "promotions:write", "awards:write", "awards:read", "finance", "compliance", "metrics"})
+SCOPES = frozenset({"players:write", "promotions:write", "awards:write", "awards:read", "finance", "compliance", "metrics", "games:write"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,7 +17,7 @@ from app.errors import register_error_handlers
 from app.http import install_request_hooks
 from app.metrics import install_metrics_hooks
 from app.schemas.common import ErrorEnvelopeSchema
-from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictInteger, Text
+from app.schemas.fields import EXTERNAL_ID_PATTERN, Instant, Money, StrictBoolean, StrictInteger, Text
 from domain.clock import Clock, RandomBytes
 
 
@@ -55,12 +55,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     api.register_field(Money, "string", None)
     api.register_field(Instant, "string", "date-time")
     api.register_field(StrictInteger, "integer", None)
+    api.register_field(StrictBoolean, "boolean", None)
     api.register_field(Text, "string", None)
 
-    from app.api import audit as audit_routes, awards, campaigns, compliance, game, ops, players, promotions, protection, reconciliation, reviews
+    from app.api import audit as audit_routes, awards, campaigns, compliance, game, games, ops, players, promotions, protection, reconciliation, reviews
     from app.api import sessions as session_routes, webhooks as webhook_routes
 
-    for module in (players, protection, promotions, awards, campaigns, session_routes, game, reconciliation, compliance, reviews, audit_routes, webhook_routes, ops):
+    for module in (players, protection, promotions, awards, campaigns, session_routes, game, games, reconciliation, compliance, reviews, audit_routes, webhook_routes, ops):
         api.register_blueprint(module.blp)
 
     install_metrics_hooks(app)  # first: its time covers every other hook, the audit row's write included

@@ -22,6 +22,7 @@ from eventsourcing.utils import get_topic
 from domain.award import ACTIVE, Award
 from domain.award_decision import AwardResult, decide_awards, group_stream_ids
 from domain.campaign import Campaign, CampaignFigures, CampaignTerms
+from domain.maintenance import MaintenanceTerms
 from domain.clock import Clock, RandomBytes
 from domain.errors import (
     AwardNotFound,
@@ -42,6 +43,7 @@ from domain.regions import RegionCodes, check_region
 from domain.risk import CLEARED, DECISIONS
 from domain.requests import AwardRequest, FundsRequest, PlayerProfile, SpinCommand
 from domain.results import (
+    GameStatus,
     AwardOutcome, AwardStatus, CoolingOff, FundsOutcome, FundsReceipt, GameRound, GameState, PlayerLimits, PlayerSummary, PromotionSummary,
     Review, SelfExclusion, SpinOutcome,
     SpinRecord, SpinReplay,
@@ -51,6 +53,7 @@ from domain.streams import NoCache, StreamStore, StateCache, Streams, retrying
 from domain.use_cases.campaigns import Campaigns
 from domain.use_cases.compliance import Compliance
 from domain.use_cases.expiry import Expiry
+from domain.use_cases.games import Games
 from domain.use_cases.reconciliations import Reconciliations
 from domain.use_cases.spins import SpinJob, SpinResult, Spins
 from domain.use_cases.wallet import Wallet
@@ -107,7 +110,8 @@ class SpinLedger(Application[UUID]):
         self.streams = Streams(
             self.recorder, self.mapper, self.save, self.snapshots, self.SNAPSHOT_INTERVALS, cache or NoCache(), self.CACHED_TYPES,
         )
-        self.spins = Spins(self.streams, clock, random_bytes)
+        self.games = Games(self.streams, clock)
+        self.spins = Spins(self.streams, clock, random_bytes, self.games)
         self.wallet = Wallet(self.streams, clock)
         self.compliance = Compliance(self.events, self.repository)
         self.reconciliations = Reconciliations(self.streams, clock)
@@ -370,6 +374,15 @@ class SpinLedger(Application[UUID]):
 
     def game_state(self, game: SlotGame, player_id: str) -> GameState:
         return self.spins.game_state(game, player_id)
+
+    def list_games(self) -> list[GameStatus]:
+        return self.games.list_games()
+
+    def get_game(self, game_code: str) -> GameStatus:
+        return self.games.get_game(game_code)
+
+    def set_maintenance(self, game_code: str, terms: MaintenanceTerms, set_by: str) -> tuple[GameStatus, bool]:
+        return self.games.set_maintenance(game_code, terms, set_by)
 
     def move_funds(self, request: FundsRequest) -> FundsOutcome:
         return self.wallet.move_funds(request)

@@ -166,6 +166,14 @@ class GameVersionUnavailable(DomainError):
     code = "GAME_VERSION_UNAVAILABLE"
 
 
+class GameNotFound(DomainError):
+    code = "GAME_NOT_FOUND"
+
+
+class GameUnderMaintenance(DomainError):
+    code = "GAME_UNDER_MAINTENANCE"  # not retryable (seed 001): the client shows the message instead
+
+
 class CampaignNotFound(DomainError):
     code = "CAMPAIGN_NOT_FOUND"
 

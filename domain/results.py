@@ -244,6 +244,20 @@ class GameState:
     block: dict[str, Any] | None
     last_spin: SettledSpin | None
     free_spin_awards: list[AwardStatus]
+    maintenance: GameStatus | None = None  # the game's maintenance, when on (a block in play may be finished)
+
+
+@dataclass(frozen=True)
+class GameStatus:
+    """A game of the catalogue and whether it is open to play."""
+
+    game_code: str
+    name: str
+    version: str
+    state: str  # open | maintenance
+    message: str | None
+    until: datetime | None
+    since: datetime | None  # when the maintenance in force was set
 
 
 @dataclass(frozen=True)

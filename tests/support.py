@@ -27,10 +27,12 @@ API_KEYS = {
     "test-finance-key": {"name": "finance", "scopes": ["finance"]},
     "test-compliance-key": {"name": "compliance", "scopes": ["compliance"]},
     "test-metrics-key": {"name": "prometheus", "scopes": ["metrics"]},
+    "test-operator-key": {"name": "operator", "scopes": ["games:write"]},
 }
 METRICS = {"Authorization": "Bearer test-metrics-key"}
 ADMIN = {"Authorization": "Bearer test-admin-key"}
 COMPLIANCE = {"Authorization": "Bearer test-compliance-key"}
+OPERATOR = {"Authorization": "Bearer test-operator-key"}
 
 
 class FakeClock:

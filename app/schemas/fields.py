@@ -76,6 +76,15 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false: no strings or numbers."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be a JSON true or false")
+        return value
+
+
 class Text(fields.String):
     """Free text: printable, bounded."""
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
+from app.schemas.games import GameMaintenanceSchema
 from app.schemas.fields import Instant, IntegerRows, Integers, Money, Pattern
 from domain.money import parse_amount
 from domain.errors import ValidationFailed
@@ -254,6 +255,8 @@ class GameConfigResponseSchema(Schema):
     rtp = fields.String(required=True)
     volatility = fields.String(required=True)
     maxWin = fields.String(required=True, metadata={"description": "the most a round pays, as a multiple of its total bet"})
+    maintenance = fields.Nested(GameMaintenanceSchema, allow_none=True, required=True, metadata={
+        "description": "set while the game is under maintenance and the player finishes a block in play (other calls answer 503)"})
 
 
 class GameStateResponseSchema(Schema):
@@ -303,4 +306,5 @@ def game_config(game: SlotGame, state: GameState) -> dict[str, Any]:
         "rtp": game.rtp,
         "volatility": game.volatility,
         "maxWin": f"{game.max_win_multiple}.00",
+        "maintenance": {"message": state.maintenance.message, "until": state.maintenance.until} if state.maintenance else None,
     }

@@ -58,6 +58,7 @@ from domain.slot.rounds import AWARD, BONUS, CASH, Block, SpinInputs, play_base_
 from domain.clock import Clock, RandomBytes
 from domain.results import AwardStatus, GameState, SpinOutcome, SettledSpin
 from domain.streams import MAX_ATTEMPTS, Streams
+from domain.use_cases.games import Games
 
 
 def check_bet(game: SlotGame, bet: Decimal) -> None:
@@ -116,10 +117,11 @@ _AFTER_GROUP = None  # settled alone after the group: a copy of a request in it 
 
 
 class Spins:
-    def __init__(self, streams: Streams, clock: Clock, random_bytes: RandomBytes):
+    def __init__(self, streams: Streams, clock: Clock, random_bytes: RandomBytes, games: Games):
         self._streams = streams
         self.clock = clock
         self.random_bytes = random_bytes
+        self._games = games
 
     def job(self, game: SlotGame, command: SpinCommand, bonus: bool) -> SpinJob:
         """A spin request with its stops drawn: a base-game spin (cash at ``command.bet``, or one free spin of
@@ -134,6 +136,7 @@ class Spins:
         player = self._player(player_id)
         now = self.clock.now()
         check_not_cooling_off(player, now)
+        maintenance = self._games.check_open(game, now, block_in_play=player.block is not None)
         awards = self._streams.load(UUID(award_id) for award_id in player.open_awards)
         active = [AwardStatus.of(a, now) for a in awards.values() if a.status_at(now) == ACTIVE and a.game_code == game.code]
         return GameState(
@@ -144,6 +147,7 @@ class Spins:
             block=player.block,
             last_spin=self._settled_spin(player.last_spin) if player.last_spin else None,
             free_spin_awards=sorted(active, key=lambda a: a.expires_at),
+            maintenance=maintenance,
         )
 
     # -- settling --------------------------------------------------------------------------------
@@ -235,6 +239,7 @@ class Spins:
         if player is None:
             raise PlayerNotFound(f"no player {command.player_id!r}")
         check_may_play(job.game, player, now)
+        self._games.check_open(job.game, now, block_in_play=player.block is not None)
         record, touched = (self._decide_bonus if job.bonus else self._decide_base)(job, player, loaded, now)
         record["processing_ms"] = max(0, int((now - command.received_at).total_seconds() * 1000))
         player.settle_spin(record, timestamp=now)

@@ -69,6 +69,9 @@ EXPECTED_SCOPES = {
     ("get", "/api/v1/players/{player_id}/limits"): {"players:write", "compliance"},
     ("post", "/api/v1/players/{player_id}/cooling-off"): {"players:write"},
     ("get", "/api/v1/reviews"): {"compliance"},
+    ("get", "/api/v1/games"): {"games:write", "promotions:write", "awards:read", "awards:write"},
+    ("get", "/api/v1/games/{game_code}"): {"games:write", "promotions:write", "awards:read", "awards:write"},
+    ("put", "/api/v1/games/{game_code}/maintenance"): {"games:write"},
     ("post", "/api/v1/reviews/{review_id}/decision"): {"compliance"},
 }
 SESSION_OPERATIONS = {("get", "/api/v1/game/config"), ("post", "/api/v1/game/spin"), ("post", "/api/v1/game/bonus/spin"),
