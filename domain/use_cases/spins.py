@@ -34,6 +34,7 @@ from domain.errors import (
     CurrencyMismatch,
     DomainError,
     IdempotencyKeyReused,
+    GameUnderMaintenance,
     Ineligible,
     InsufficientFunds,
     InvalidCoinValue,
@@ -108,10 +109,11 @@ class SpinJob:
 
 
 SpinResult = SpinOutcome | DomainError
-# The refusals a player's state decides (its balance, its block, its profile, whether it exists).
+# The refusals a player's state decides (its balance, its block, its profile, whether it exists). A game under
+# maintenance is one: whether the player has a block to finish is the player's state.
 REFUSED_ON_THE_PLAYER = (
     PlayerNotFound, PlayerSelfExcluded, PlayerCoolingOff, JurisdictionBlocked, Ineligible, InsufficientFunds, CurrencyMismatch,
-    BonusRoundActive, NoBonusRoundActive, BlockIdMismatch, LossLimitReached,
+    BonusRoundActive, NoBonusRoundActive, BlockIdMismatch, LossLimitReached, GameUnderMaintenance,
 )
 _AFTER_GROUP = None  # settled alone after the group: a copy of a request in it (a replay by then), or a refusal
 

@@ -176,3 +176,20 @@ def test_compliance_finds_maintenance_and_campaign_steps_by_their_event_types(cl
         response = client.get(f"/api/v1/events?type={event_type}", headers=compliance)
         assert response.status_code == 200, (event_type, response.json)
     assert client.get("/api/v1/events?type=NoSuchEvent", headers=compliance).status_code == 400
+
+
+def test_a_block_started_on_another_server_is_finished_under_maintenance_here(client, maintenance_app, clock, random_bytes):
+    """This server last saw the player with no block; the block was started through another server process."""
+    _, session = funded_session(client, "50.00")
+    assert spin(client, session).status_code == 200  # this server now holds the player as last seen: no block
+    other = create_app(Settings(database_url=maintenance_app.extensions["spinledger"].settings.database_url, api_keys=API_KEYS),
+                       clock=clock, random_bytes=random_bytes)
+    try:
+        random_bytes.plan(THREE_SCATTERS)
+        assert spin(other.test_client(), session).json["state"] == "bonus"
+        block_id = other.test_client().get("/api/v1/game/state", headers=session).json["bonusState"]["blockId"]
+    finally:
+        other.extensions["spinledger"].close()
+    set_maintenance(client, active=True, message=MESSAGE)
+    bonus = spin(client, session, {"blockId": block_id}, path="/api/v1/game/bonus/spin")
+    assert bonus.status_code == 200, bonus.json
