@@ -381,7 +381,7 @@ class SpinLedger(Application[UUID]):
     def get_game(self, game_code: str) -> GameStatus:
         return self.games.get_game(game_code)
 
-    def set_maintenance(self, game_code: str, terms: MaintenanceTerms, set_by: str) -> tuple[GameStatus, bool]:
+    def set_maintenance(self, game_code: str, terms: MaintenanceTerms, set_by: str) -> GameStatus:
         return self.games.set_maintenance(game_code, terms, set_by)
 
     def move_funds(self, request: FundsRequest) -> FundsOutcome:

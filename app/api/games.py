@@ -35,5 +35,4 @@ def get_game(game_code: str) -> Any:
 @blp.arguments(MaintenanceRequestSchema())
 @blp.response(200, GameStatusSchema, description="the game's state; the game's calls follow it within a second on every server")
 def set_maintenance(terms: MaintenanceTerms, game_code: str) -> Any:
-    status, _ = ledger().set_maintenance(game_code, terms, g.api_key.name)
-    return status
+    return ledger().set_maintenance(game_code, terms, g.api_key.name)

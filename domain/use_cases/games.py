@@ -37,8 +37,8 @@ class Games:
         now = self.clock.now()
         return self._status(self._game(game_code), self._read(game_code, now), now)
 
-    def set_maintenance(self, game_code: str, terms: MaintenanceTerms, set_by: str) -> tuple[GameStatus, bool]:
-        """Sets the game's maintenance; the flag is False when these terms were already in force."""
+    def set_maintenance(self, game_code: str, terms: MaintenanceTerms, set_by: str) -> GameStatus:
+        """Sets the game's maintenance (terms already in force record nothing)."""
         game = self._game(game_code)
         for _ in range(MAX_ATTEMPTS):
             now = self.clock.now()
@@ -46,28 +46,27 @@ class Games:
             maintenance = self._streams.load_one(GameMaintenance.create_id(game_code))
             if maintenance is None:
                 if not terms.active:  # nothing was ever on: nothing to record
-                    return self._status(game, None, now), False
+                    return self._status(game, None, now)
                 maintenance = GameMaintenance.set_first(game_code, terms, set_by, now)
             elif not maintenance.change(terms, set_by, now):
-                return self._status(game, maintenance, now), False
+                return self._status(game, maintenance, now)
             try:
                 self._streams.save(maintenance)
             except IntegrityError:
                 continue
             self._seen[game_code] = (maintenance, now)
-            return self._status(game, maintenance, now), True
+            return self._status(game, maintenance, now)
         raise ConcurrentModification("the game's maintenance changed under this request repeatedly; retry it")
-
-    def maintenance_now(self, game: SlotGame, now: datetime) -> GameStatus | None:
-        """The game's maintenance when it is on now, as this process last read it (within ``RECHECK``)."""
-        maintenance = self._recent(game.code, now)
-        return self._status(game, maintenance, now) if maintenance is not None and maintenance.is_on_at(now) else None
 
     def check_open(self, game: SlotGame, now: datetime, *, block_in_play: bool) -> GameStatus | None:
         """Raises ``GameUnderMaintenance`` with the operator's message unless the game is open or the player
-        has a block to finish; returns the maintenance the player may finish a block under."""
-        status = self.maintenance_now(game, now)
-        if status is not None and not block_in_play:
+        has a block to finish; returns the maintenance the player may finish a block under. The maintenance is
+        as this process last read it, within ``RECHECK``."""
+        maintenance = self._recent(game.code, now)
+        if maintenance is None or not maintenance.is_on_at(now):
+            return None
+        status = self._status(game, maintenance, now)
+        if not block_in_play:
             until = f" until {status.until.isoformat()}" if status.until else ""
             raise GameUnderMaintenance(f"{status.message} (under maintenance{until})")
         return status

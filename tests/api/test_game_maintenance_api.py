@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Iterator
 
+import psycopg
 import pytest
 
 from app import create_app
@@ -47,7 +48,6 @@ def client(maintenance_app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def db(maintenance_app):  # type: ignore[no-untyped-def]
-    import psycopg
     with psycopg.connect(maintenance_app.extensions["spinledger"].settings.database_url, autocommit=True) as conn:
         yield conn
 
@@ -68,7 +68,8 @@ def game_calls(client, session, block_id="no-block"):
 
 def test_maintenance_closes_every_game_route_with_the_message_and_switching_it_off_resumes_play(client):
     _, session = funded_session(client, "50.00")
-    assert spin(client, session).status_code == 200
+    first = spin(client, session, request_id="before-maintenance")
+    assert first.status_code == 200
     on = set_maintenance(client, active=True, message=MESSAGE)
     assert on.status_code == 200
     assert on.json == {"game_code": GAME, "name": "Crystal Forge", "version": on.json["version"], "state": "maintenance",
@@ -78,6 +79,8 @@ def test_maintenance_closes_every_game_route_with_the_message_and_switching_it_o
         assert MESSAGE in error["message"], route
         assert error["retryable"] is False and error["retryAfterMs"] is None, route
         assert "Retry-After" not in response.headers
+    replayed = spin(client, session, request_id="before-maintenance")  # a spin already made is still replayed
+    assert replayed.status_code == 200 and replayed.headers["Idempotent-Replayed"] == "true" and replayed.json == first.json
 
     off = set_maintenance(client, active=False, message="done")
     assert off.json["state"] == "open" and off.json["message"] is None
