@@ -1,6 +1,6 @@
 """The ``spinledger`` command: ``serve`` (gunicorn), ``worker`` (projections and scheduler), ``run``
 (development: both, on an embedded PostgreSQL), ``db upgrade``, ``db version``, ``projections rebuild``,
-``reconcile``, ``events export``, ``audit purge``, ``campaigns status``, ``rtp``."""
+``reconcile``, ``events export``, ``audit purge``, ``campaigns status``, ``rtp``, ``smoke``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
 from app.db_cli import add_db_commands, db_command
 from app.logs import configure_logging
+from app.smoke import add_smoke_command, smoke_command
 
 WSGI_TARGET = "app.wsgi:application"
 T = TypeVar("T")
@@ -285,9 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     add_audit_commands(commands)
     add_campaign_commands(commands)
     add_db_commands(commands)
+    add_smoke_command(commands)
     args = parser.parse_args(argv)
     if args.command == "rtp":
         return rtp(args.spins, args.seed)
+    if args.command == "smoke":
+        return smoke_command(args)
     try:
         settings = Settings.from_env()
     except ConfigError as error:

@@ -28,6 +28,7 @@ from domain.paging import Page
 from domain.results import AwardStatus, PlayerSummary, Review, SpinRecord
 from projections.event_history import EventHistory
 from projections.lag import Lag, projection_lags
+from domain.money import COIN_CURRENCY
 from projections.promotions import liability_report
 from projections.risk_review import Reviews
 from projections.totals import LedgerTotals, ledger_totals
@@ -81,7 +82,7 @@ class Services:
     def event_history(self) -> EventHistory:
         return EventHistory(self.ledger.recorder.datastore)
 
-    def liability(self, now: datetime) -> tuple[int, list[dict[str, Any]]]:
+    def liability(self, now: datetime) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
         """Unplayed spins x bet per promotion, from the promotions view, and the position it is at."""
         return liability_report(self.ledger.recorder.datastore, now)
 
@@ -124,11 +125,15 @@ class Services:
             time.sleep(0.01)
         return self.ledger.decide_review(found["player_id"], str(review_id), decision, note, decided_by)
 
-    def open_session(self, player_id: str) -> dict[str, object]:
-        """A game session for a player who may play: the token, shown once, and its expiry."""
-        self.ledger.admit_player(CRYSTAL_FORGE, player_id)
-        token, expires_at = self.sessions.open(player_id, self.clock.now(), timedelta(seconds=self.settings.session_ttl_seconds), self.random_bytes)
-        return {"token": token, "expires_at": expires_at}
+    def open_session(self, player_id: str, currency: str | None = None) -> dict[str, object]:
+        """A game session for a player who may play, in the player's currency or in gold coins (``GC``): the
+        token, shown once, its expiry and its currency."""
+        currency = self.ledger.admit_player(CRYSTAL_FORGE, player_id, currency)
+        token, expires_at = self.sessions.open(
+            player_id, self.clock.now(), timedelta(seconds=self.settings.session_ttl_seconds), self.random_bytes,
+            coins=currency == COIN_CURRENCY,
+        )
+        return {"token": token, "expires_at": expires_at, "currency": currency}
 
     def reconcile(self, as_of: datetime | None = None) -> dict[str, object]:
         """Runs a reconciliation now, records its report and alerts, and announces the alerts."""

@@ -22,6 +22,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from app.errors import ApiError
 from domain.clock import RandomBytes
+from domain.money import COIN_CURRENCY
 
 KEEP_EXPIRED = timedelta(days=1)
 CACHE_SIZE = 100_000
@@ -32,6 +33,7 @@ class GameSession:
     session_id: str  # not secret: names the session in responses and logs
     player_id: str
     expires_at: datetime
+    coins: bool = False  # the session plays in gold coins
 
 
 def digest(token: str) -> bytes:
@@ -44,14 +46,14 @@ class SessionStore:
         self._resolved: OrderedDict[bytes, GameSession] = OrderedDict()
         self._lock = threading.Lock()
 
-    def open(self, player_id: str, now: datetime, ttl: timedelta, random_bytes: RandomBytes) -> tuple[str, datetime]:
+    def open(self, player_id: str, now: datetime, ttl: timedelta, random_bytes: RandomBytes, coins: bool = False) -> tuple[str, datetime]:
         token = base64.urlsafe_b64encode(random_bytes(32)).rstrip(b"=").decode()
         expires_at = now + ttl
         with self._datastore.get_connection() as conn:
             conn.execute("DELETE FROM spinledger_sessions WHERE expires_at < %s", [now - KEEP_EXPIRED])
             conn.execute(
-                "INSERT INTO spinledger_sessions (token_digest, player_id, created_at, expires_at) VALUES (%s, %s, %s, %s)",
-                [digest(token), player_id, now, expires_at],
+                "INSERT INTO spinledger_sessions (token_digest, player_id, created_at, expires_at, currency) VALUES (%s, %s, %s, %s, %s)",
+                [digest(token), player_id, now, expires_at, COIN_CURRENCY if coins else None],
             )
         return token, expires_at
 
@@ -76,8 +78,8 @@ class SessionStore:
     def _read(self, key: bytes) -> GameSession:
         with self._datastore.get_connection() as conn:
             row = conn.execute(
-                "SELECT player_id, expires_at FROM spinledger_sessions WHERE token_digest = %s", [key], prepare=True
+                "SELECT player_id, expires_at, currency FROM spinledger_sessions WHERE token_digest = %s", [key], prepare=True
             ).fetchone()
         if row is None:
             raise ApiError("INVALID_TOKEN", "the session token is not recognised")
-        return GameSession(f"sess-{key.hex()[:16]}", row["player_id"], row["expires_at"])
+        return GameSession(f"sess-{key.hex()[:16]}", row["player_id"], row["expires_at"], row["currency"] == COIN_CURRENCY)

@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from eventsourcing.utils import get_topic
 
 from domain.award import ACTIVE, Award
+from domain.coin_award import CoinAward
 from domain.award_decision import AwardResult, decide_awards, group_stream_ids
 from domain.campaign import Campaign, CampaignFigures, CampaignTerms
 from domain.maintenance import MaintenanceTerms
@@ -131,9 +132,11 @@ class SpinLedger(Application[UUID]):
             now = self.clock.now()
             player = self.streams.load_one(Player.stream_id(player_id))
             if player is None:
-                player = Player.register(player_id, profile.region, profile.birth_date, profile.currency, now)
+                player = Player.register(player_id, profile.region, profile.birth_date, profile.currency, now, test=profile.test)
                 self.streams.save(player)
                 return self._player_summary(player), True
+            if profile.test != player.test:
+                raise ValidationFailed("test is set when a player is registered and cannot change", field="test")
             if player.profile_differs(profile.region, profile.birth_date, profile.currency):
                 if profile.currency != player.currency and player.balance != 0:
                     raise ValidationFailed("currency cannot change while the balance is not zero", field="currency")
@@ -262,7 +265,11 @@ class SpinLedger(Application[UUID]):
                 return PromotionSummary.of(promo), True
             if promo.ended_at is not None:
                 raise ExpiredPromotion("promotion has been ended and can no longer change", field="promo_id")
-            if promo.terms != terms:
+            recorded = promo.terms
+            for name in ("award_type", "test"):  # its awards and budget are counted by them
+                if getattr(recorded, name) != getattr(terms, name):
+                    raise ValidationFailed(f"{name} is set when a promotion is defined and cannot change", field=name)
+            if recorded != terms:
                 promo.update(terms.as_dict(), timestamp=now)
                 self.streams.save(promo)
             return PromotionSummary.of(promo), False
@@ -369,11 +376,11 @@ class SpinLedger(Application[UUID]):
             raise result
         return result
 
-    def admit_player(self, game: SlotGame, player_id: str) -> None:
-        self.spins.admit_player(game, player_id)
+    def admit_player(self, game: SlotGame, player_id: str, currency: str | None = None) -> str:
+        return self.spins.admit_player(game, player_id, currency)
 
-    def game_state(self, game: SlotGame, player_id: str) -> GameState:
-        return self.spins.game_state(game, player_id)
+    def game_state(self, game: SlotGame, player_id: str, coins: bool = False) -> GameState:
+        return self.spins.game_state(game, player_id, coins)
 
     def list_games(self) -> list[GameStatus]:
         return self.games.list_games()
@@ -446,9 +453,9 @@ class SpinLedger(Application[UUID]):
             raise PromotionNotFound(f"no promotion {promo_id!r}", field="promo_id")
         return promo
 
-    def _get_award(self, award_id: UUID) -> Award:
+    def _get_award(self, award_id: UUID) -> Award | CoinAward:
         award = self.streams.load_one(award_id)
-        if not isinstance(award, Award):
+        if not isinstance(award, (Award, CoinAward)):
             raise AwardNotFound(f"no award {award_id}", field="award_id")
         return award
 

@@ -11,11 +11,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AwardNotCancellable, IdempotencyKeyReused
 from domain.ids import award_id_for_key
+from domain.promotion import AWARD_TYPE_FREE_SPINS
 
 ACTIVE, COMPLETED, EXPIRED, CANCELLED = "active", "completed", "expired", "cancelled"
 
 
 class Award(Aggregate):
+    award_type = AWARD_TYPE_FREE_SPINS
+
     @staticmethod
     def stream_id(idempotency_key: str) -> UUID:
         return award_id_for_key(idempotency_key)
@@ -80,6 +83,10 @@ class Award(Aggregate):
     @property
     def issued_at(self) -> datetime:
         return self.created_on
+
+    @property
+    def amount(self) -> int:
+        return self.spins_awarded
 
     @property
     def unplayed(self) -> int:

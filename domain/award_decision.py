@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Sequence
+from decimal import Decimal
 from uuid import UUID
 
 from domain.award import Award
+from domain.coin_award import CoinAward
 from domain.eligibility import AwardContext, check_award
 from domain.errors import DomainError, IdempotencyKeyReused, PlayerNotFound, PromotionNotFound, ValidationFailed
 from domain.player import Player
@@ -38,7 +40,7 @@ class BudgetClaim:
 @dataclass
 class AwardDecision:
     results: list[AwardResult] = field(default_factory=list)
-    awards: dict[UUID, Award] = field(default_factory=dict)  # granted by this group, by award id
+    awards: dict[UUID, Award | CoinAward] = field(default_factory=dict)  # granted by this group, by award id
     players: dict[UUID, Player] = field(default_factory=dict)  # that received one of them
     promotions: list[Promotion] = field(default_factory=list)  # whose budget they were reserved on
     claims: list[BudgetClaim] = field(default_factory=list)
@@ -64,22 +66,27 @@ def decide_awards(requests: Sequence[AwardRequest], states: Mapping[UUID, Any], 
     caller's own. A request whose award this group or ``states`` already holds is a replay.
     """
     decision = AwardDecision()
-    reserved: dict[UUID, tuple[Promotion, int, list[str], int]] = {}  # promotion, version read, award ids, spins
+    reserved: dict[UUID, tuple[Promotion, int, list[str], Any]] = {}  # promotion, version read, award ids, spins or coins
     for request in requests:
         try:
             decision.results.append(_grant_one(request, states, decision, reserved, now))
         except DomainError as refusal:
             decision.results.append(refusal)
-    for promo, read_version, award_ids, spins in reserved.values():
-        promo.reserve(award_ids, spins, timestamp=now)
+    for promo, read_version, award_ids, amount in reserved.values():
+        if promo.is_coins:
+            promo.reserve_coins(award_ids, amount, timestamp=now)
+            # No room for others: the append refuses if anything (another coin reservation) was recorded since.
+            decision.claims.append(BudgetClaim(promo.id, read_version, 0))
+        else:
+            promo.reserve(award_ids, amount, timestamp=now)
+            decision.claims.append(BudgetClaim(promo.id, read_version, int(promo.budget_left)))
         decision.promotions.append(promo)
-        decision.claims.append(BudgetClaim(promo.id, read_version, promo.budget_left))
     return decision
 
 
 def _grant_one(
     request: AwardRequest, states: Mapping[UUID, Any], decision: AwardDecision,
-    reserved: dict[UUID, tuple[Promotion, int, list[str], int]], now: datetime,
+    reserved: dict[UUID, tuple[Promotion, int, list[str], Any]], now: datetime,
 ) -> AwardOutcome:
     prior = decision.awards.get(request.award_id) or states.get(request.award_id)
     if prior is not None:
@@ -95,27 +102,44 @@ def _grant_one(
     if promo is None:
         raise PromotionNotFound(f"no promotion {request.promo_id!r}", field="promo_id")
     pending = reserved[promo.id][3] if promo.id in reserved else 0
-    check_award(AwardContext(player, promo, request.game_code, request.award_value, now, promo.budget_left - pending))
-    award = new_award(request, promo, now)
-    player.receive_award(str(award.id), request.promo_id, request.award_value, award.expires_at, timestamp=now)
+    check_award(AwardContext(player, promo, request.award_type, request.game_code, request.award_value, now, promo.budget_left - pending))
+    award: Award | CoinAward
+    if promo.is_coins:
+        award = new_coin_award(request, promo, now)
+        player.receive_coins(str(award.id), request.promo_id, award.coins, player.coin_balance + award.coins, timestamp=now)
+    else:
+        award = new_award(request, promo, now)
+        player.receive_award(str(award.id), request.promo_id, award.spins_awarded, award.expires_at, timestamp=now)
     decision.awards[award.id] = award
     decision.players[player.id] = player
-    _, read_version, award_ids, spins = reserved.get(promo.id) or (promo, promo.version, [], 0)
-    reserved[promo.id] = (promo, read_version, [*award_ids, str(award.id)], spins + award.spins_awarded)
+    _, read_version, award_ids, amount = reserved.get(promo.id) or (promo, promo.version, [], 0)
+    reserved[promo.id] = (promo, read_version, [*award_ids, str(award.id)], amount + award.amount)
     return AwardOutcome(AwardReceipt.of(award), replayed=False, made_by=request.request_id)
+
+
+def new_coin_award(request: AwardRequest, promo: Promotion, now: datetime) -> CoinAward:
+    assert isinstance(request.award_value, Decimal)
+    return CoinAward.grant(**_granted(request, promo, now), coins=request.award_value)
 
 
 def new_award(request: AwardRequest, promo: Promotion, now: datetime) -> Award:
     return Award.grant(
+        **_granted(request, promo, now),
+        spins=int(request.award_value),
+        bet_per_spin=promo.terms_data["bet_per_spin"],
+        currency=promo.terms_data["currency"],
+        expires_at=promo.award_expiry(now, request.expires_at),
+    )
+
+
+def _granted(request: AwardRequest, promo: Promotion, now: datetime) -> dict[str, Any]:
+    """What every award records of its request and promotion, spins or coins."""
+    return dict(
         at=now,
         idempotency_key=request.idempotency_key,
         player_id=request.player_id,
         promo_id=request.promo_id,
         game_code=request.game_code,
-        spins=request.award_value,
-        bet_per_spin=promo.terms_data["bet_per_spin"],
-        currency=promo.terms_data["currency"],
-        expires_at=promo.award_expiry(now, request.expires_at),
         requested_expires_at=request.expires_at,
         client_issued_at=request.issued_at,
         request_id=request.request_id,

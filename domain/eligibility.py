@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Callable
 
-from domain.errors import BudgetExhausted, ExpiredPromotion, Ineligible, PlayerCoolingOff, PlayerSelfExcluded, PromotionsPaused, RateLimited, RegionBlocked
+from domain.errors import (
+    BudgetExhausted, ExpiredPromotion, Ineligible, PlayerCoolingOff, PlayerSelfExcluded, PromotionsPaused, RateLimited, RegionBlocked,
+    ValidationFailed,
+)
 from domain.player import Player
-from domain.promotion import Promotion
+from domain.promotion import AWARD_TYPE_FREE_SPINS, Promotion
 from domain.regions import minimum_age, region_allowed
 from domain.windows import day_end, week_end
 
@@ -19,10 +23,15 @@ class AwardContext:
 
     player: Player
     promo: Promotion
+    award_type: str
     game_code: str
-    spins: int
+    amount: int | Decimal  # spins, or coins
     now: datetime
-    budget_left: int
+    budget_left: int | Decimal
+
+    @property
+    def unit(self) -> str:
+        return "coins" if self.promo.is_coins else "spins"
 
 
 Rule = Callable[[AwardContext], None]
@@ -69,14 +78,21 @@ def game_in_promotion(ctx: AwardContext) -> None:
         raise Ineligible(f"game {ctx.game_code!r} is not part of this promotion", field="game_code")
 
 
-def within_spins_per_award(ctx: AwardContext) -> None:
-    maximum = ctx.promo.terms_data["max_spins_per_award"]
-    if ctx.spins > maximum:
-        raise Ineligible(f"award_value exceeds the promotion's maximum of {maximum} spins", field="award_value")
+def award_type_of_promotion(ctx: AwardContext) -> None:
+    promo_type = ctx.promo.terms_data.get("award_type", AWARD_TYPE_FREE_SPINS)
+    if ctx.award_type != promo_type:
+        raise ValidationFailed(f"award_type must be the promotion's, {promo_type}", field="award_type")
+
+
+def within_maximum_per_award(ctx: AwardContext) -> None:
+    maximum = ctx.promo.terms_data["max_coins_per_award" if ctx.promo.is_coins else "max_spins_per_award"]
+    if ctx.amount > maximum:
+        raise Ineligible(f"award_value exceeds the promotion's maximum of {maximum} {ctx.unit}", field="award_value")
 
 
 def currency_matches(ctx: AwardContext) -> None:
-    if ctx.player.currency != ctx.promo.terms_data["currency"]:
+    """Spins are played at a bet in the promotion's currency; coins are no currency, and any player may hold them."""
+    if not ctx.promo.is_coins and ctx.player.currency != ctx.promo.terms_data["currency"]:
         raise Ineligible(
             f"player's currency {ctx.player.currency} differs from the promotion's {ctx.promo.terms_data['currency']}",
             field="player_id",
@@ -86,14 +102,14 @@ def currency_matches(ctx: AwardContext) -> None:
 def within_player_caps(ctx: AwardContext) -> None:
     daily_cap = ctx.promo.terms_data["per_player_daily_limit"]
     weekly_cap = ctx.promo.terms_data["per_player_weekly_limit"]
-    today, this_week = ctx.player.spins_awarded(ctx.promo.promo_id, ctx.now)
+    today, this_week = ctx.player.awarded_in_windows(ctx.promo.promo_id, ctx.now)
     for cap, name in ((daily_cap, "daily"), (weekly_cap, "weekly")):
-        if cap is not None and ctx.spins > cap:
-            raise Ineligible(f"award_value exceeds the per-player {name} limit of {cap} spins", field="award_value")
+        if cap is not None and ctx.amount > cap:
+            raise Ineligible(f"award_value exceeds the per-player {name} limit of {cap} {ctx.unit}", field="award_value")
     retry_at = None
-    if weekly_cap is not None and this_week + ctx.spins > weekly_cap:
+    if weekly_cap is not None and this_week + ctx.amount > weekly_cap:
         retry_at = week_end(ctx.now)
-    elif daily_cap is not None and today + ctx.spins > daily_cap:
+    elif daily_cap is not None and today + ctx.amount > daily_cap:
         retry_at = day_end(ctx.now)
     if retry_at is not None:
         retry_after_ms = int((retry_at - ctx.now).total_seconds() * 1000)
@@ -101,8 +117,8 @@ def within_player_caps(ctx: AwardContext) -> None:
 
 
 def within_budget(ctx: AwardContext) -> None:
-    if ctx.spins > ctx.budget_left:
-        raise BudgetExhausted(f"promotion has {ctx.budget_left} spins of budget left", field="award_value")
+    if ctx.amount > ctx.budget_left:
+        raise BudgetExhausted(f"promotion has {ctx.budget_left} {ctx.unit} of budget left", field="award_value")
 
 
 RULES: tuple[Rule, ...] = (
@@ -112,8 +128,9 @@ RULES: tuple[Rule, ...] = (
     player_of_age,
     region_in_promotion,
     promotion_running,
+    award_type_of_promotion,
     game_in_promotion,
-    within_spins_per_award,
+    within_maximum_per_award,
     currency_matches,
     within_player_caps,
     within_budget,

@@ -6,13 +6,14 @@ from eventsourcing.domain import Aggregate
 
 from domain.award import Award
 from domain.campaign import Campaign
+from domain.coin_award import CoinAward
 from domain.maintenance import GameMaintenance
 from domain.player import Player
 from domain.promotion import Promotion
 from domain.reconciliation import Reconciliation, ReconciliationLog
 from domain.request_record import RequestRecord
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Promotion, Award, Player, Reconciliation, ReconciliationLog, RequestRecord, GameMaintenance, Campaign)
+AGGREGATES: tuple[type[Aggregate], ...] = (Promotion, Award, CoinAward, Player, Reconciliation, ReconciliationLog, RequestRecord, GameMaintenance, Campaign)
 
 
 def _event_classes(aggregate: type[Aggregate]) -> dict[str, type[Aggregate.Event]]:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Mapping
 
+from domain.money import COIN_CURRENCY
 from domain.errors import DomainError
 from domain.slot.rounds import BONUS, CASH
 from domain.windows import day_end, day_key, month_end, month_key, week_end, week_key
@@ -58,7 +59,10 @@ def add_to_tally(tally: Mapping[str, Decimal], amount: Decimal, at: datetime) ->
 
 
 def cash_loss(spin: Mapping[str, Any]) -> Decimal:
-    """What a settled spin adds to the net loss: the cash it took, less its win if it was cash play."""
+    """What a settled spin adds to the net loss: the cash it took, less its win if it was cash play. Play in gold
+    coins is no money: it adds nothing."""
+    if spin.get("currency") == COIN_CURRENCY:
+        return Decimal("0.00")
     cash_play = spin["funding"] == CASH or (spin["funding"] == BONUS and spin["award_id"] is None)
     return spin["debited"] - (spin["total_win"] if cash_play else Decimal("0.00"))
 

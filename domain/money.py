@@ -33,3 +33,20 @@ def check_currency(code: object, field: str = "currency") -> str:
     if not isinstance(code, str) or code not in CURRENCIES:
         raise ValidationFailed(f"{field} must be one of {', '.join(sorted(CURRENCIES))}", field=field)
     return code
+
+
+# Gold coins: the social-casino play currency. Counted as money is (two decimals, ``Decimal``), but no ISO
+# currency and never convertible to cash, so never summed with money.
+COIN_CURRENCY = "GC"
+MAX_COINS = Decimal("999999999999.99")
+
+
+def check_coins(value: object, field: str) -> Decimal:
+    """A positive amount of coins, two decimals at most."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValidationFailed(f"{field} must be a decimal string of coins such as \"500.00\"", field=field)
+    if value <= 0:
+        raise ValidationFailed(f"{field} must be greater than zero", field=field)
+    if value != value.quantize(CENT) or value > MAX_COINS:
+        raise ValidationFailed(f"{field} must have two decimals at most and be at most {MAX_COINS}", field=field)
+    return value

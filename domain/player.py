@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import player_stream_id
+from domain.money import COIN_CURRENCY
 from domain.limits import PendingLimit, add_to_tally, cash_loss, in_force
 from domain.risk import CLEARED, DECISIONS, OPEN
 from domain.windows import day_key, week_key
@@ -28,13 +29,15 @@ class Player(Aggregate):
     deposit_tally = {}  # type: dict[str, Decimal]  # deposits in the day, week and month of the latest one
     loss_tally = {}  # type: dict[str, Decimal]  # net loss of cash play in the day, week and month of the latest spin
     reviews = {}  # type: dict[str, dict[str, Any]]  # by review id: rule, evidence, raised_at, status, the decision
+    coin_balance = Decimal("0.00")  # gold coins: social-casino play, never cash
+    test = False  # a smoke test's player: kept in the log, left out of the money totals
 
     @staticmethod
     def stream_id(player_id: str) -> UUID:
         return player_stream_id(player_id)
 
     @classmethod
-    def register(cls, player_id: str, region: str, birth_date: date, currency: str, at: datetime) -> Player:
+    def register(cls, player_id: str, region: str, birth_date: date, currency: str, at: datetime, test: bool = False) -> Player:
         return cls._create(
             cls.PlayerRegistered,
             id=cls.stream_id(player_id),
@@ -42,6 +45,7 @@ class Player(Aggregate):
             region=region,
             birth_date=birth_date.isoformat(),
             currency=currency,
+            test=test,
             timestamp=at,
         )
 
@@ -50,10 +54,12 @@ class Player(Aggregate):
         region: str
         birth_date: str
         currency: str
+        test: bool  # absent from players registered before test players: read it with getattr(event, "test", False)
 
     @event(PlayerRegistered)
-    def __init__(self, player_id: str, region: str, birth_date: str, currency: str) -> None:
+    def __init__(self, player_id: str, region: str, birth_date: str, currency: str, test: bool = False) -> None:
         self.player_id = player_id
+        self.test = test
         self.region = region
         self.birth_date_iso = birth_date
         self.currency = currency
@@ -144,8 +150,8 @@ class Player(Aggregate):
                 limits[name] = change["value"]
         self.limits, self.pending_limit_changes = limits, pending
 
-    def spins_awarded(self, promo_id: str, at: datetime) -> tuple[int, int]:
-        """Spins of ``promo_id`` received in the UTC day and ISO week of ``at``."""
+    def awarded_in_windows(self, promo_id: str, at: datetime) -> tuple[int | Decimal, int | Decimal]:
+        """Spins (or coins) of ``promo_id`` received in the UTC day and ISO week of ``at``."""
         return (
             self.award_tally.get(f"{promo_id}|{day_key(at)}", 0),
             self.award_tally.get(f"{promo_id}|{week_key(at)}", 0),
@@ -153,14 +159,23 @@ class Player(Aggregate):
 
     @event("AwardReceived")
     def receive_award(self, award_id: str, promo_id: str, spins: int, expires_at: datetime, timestamp: datetime) -> None:
-        day, week = day_key(timestamp), week_key(timestamp)
-        # Only the current day and week matter for caps: older tallies are dropped.
-        self.award_tally = {k: v for k, v in self.award_tally.items() if k.endswith((f"|{day}", f"|{week}"))}
-        for key in (f"{promo_id}|{day}", f"{promo_id}|{week}"):
-            self.award_tally[key] = self.award_tally.get(key, 0) + spins
+        self._tally_award(promo_id, spins, timestamp)
         self.open_awards = {k: v for k, v in self.open_awards.items() if v > timestamp}
         self.open_awards[award_id] = expires_at
         self.award_ids.append(award_id)
+
+    @event("GoldCoinsReceived")
+    def receive_coins(self, award_id: str, promo_id: str, coins: Decimal, coin_balance_after: Decimal, timestamp: datetime) -> None:
+        self._tally_award(promo_id, coins, timestamp)
+        self.coin_balance = coin_balance_after
+        self.award_ids.append(award_id)
+
+    def _tally_award(self, promo_id: str, amount: int | Decimal, at: datetime) -> None:
+        day, week = day_key(at), week_key(at)
+        # Only the current day and week matter for caps: older tallies are dropped.
+        self.award_tally = {k: v for k, v in self.award_tally.items() if k.endswith((f"|{day}", f"|{week}"))}
+        for key in (f"{promo_id}|{day}", f"{promo_id}|{week}"):
+            self.award_tally[key] = self.award_tally.get(key, 0) + amount
 
     # -- the wallet ------------------------------------------------------------------------------
 
@@ -177,7 +192,10 @@ class Player(Aggregate):
 
     @event("SpinSettled")
     def settle_spin(self, spin: dict[str, Any], timestamp: datetime) -> None:
-        self.balance = spin["balance_after"]
+        if spin["currency"] == COIN_CURRENCY:  # a spin played in gold coins moves the coin balance only
+            self.coin_balance = spin["balance_after"]
+        else:
+            self.balance = spin["balance_after"]
         if loss := cash_loss(spin):
             self.loss_tally = add_to_tally(self.loss_tally, loss, timestamp)
         self.block = spin["block"]

@@ -12,8 +12,8 @@ from uuid import UUID
 
 from domain.errors import ValidationFailed
 from domain.ids import award_id_for_key
-from domain.money import check_currency
-from domain.promotion import AWARD_TYPE_FREE_SPINS
+from domain.money import check_coins, check_currency
+from domain.promotion import AWARD_TYPE_GOLD_COINS, AWARD_TYPES
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class AwardRequest:
     player_id: str
     promo_id: str
     award_type: str
-    award_value: int
+    award_value: int | Decimal  # spins, or for GOLD_COINS coins
     game_code: str
     idempotency_key: str
     issued_at: datetime | None = None
@@ -29,10 +29,12 @@ class AwardRequest:
     request_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.award_type != AWARD_TYPE_FREE_SPINS:
-            raise ValidationFailed("award_type must be FREE_SPINS", field="award_type")
-        if self.award_value < 1:
-            raise ValidationFailed("award_value must be at least 1", field="award_value")
+        if self.award_type not in AWARD_TYPES:
+            raise ValidationFailed(f"award_type must be one of {', '.join(AWARD_TYPES)}", field="award_type")
+        if self.award_type == AWARD_TYPE_GOLD_COINS:
+            check_coins(self.award_value, "award_value")
+        elif isinstance(self.award_value, bool) or not isinstance(self.award_value, int) or self.award_value < 1:
+            raise ValidationFailed("award_value must be a whole number of spins, at least 1", field="award_value")
         if not self.idempotency_key:
             raise ValidationFailed("idempotency_key must not be empty", field="idempotency_key")
 
@@ -51,7 +53,8 @@ class AwardRequest:
             "player_id": self.player_id,
             "promo_id": self.promo_id,
             "award_type": self.award_type,
-            "award_value": self.award_value,
+            # Spins stay a JSON number, as fingerprints recorded before gold coins have them.
+            "award_value": self.award_value if isinstance(self.award_value, int) else str(self.award_value),
             "game_code": self.game_code,
             "issued_at": self.issued_at.isoformat() if self.issued_at else None,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
@@ -65,6 +68,7 @@ class PlayerProfile:
     region: str
     birth_date: date
     currency: str
+    test: bool = False  # a smoke test's player: set at registration, never changed
 
     def __post_init__(self) -> None:
         if not isinstance(self.region, str):
@@ -112,6 +116,7 @@ class SpinCommand:
     currency: str | None = None
     award_id: str | None = None
     block_id: str | None = None  # a bonus spin of this free-spins block
+    coins: bool = False  # the session plays in gold coins
 
     def __post_init__(self) -> None:
         # Checked here, not only at the edge: a spin is settled in a group with others, and an id that
@@ -126,4 +131,6 @@ class SpinCommand:
 
     def fingerprint(self) -> str:
         canonical = ["bonus" if self.block_id else "spin", str(self.bet), self.currency, self.award_id, self.block_id]
+        if self.coins:  # only then: fingerprints recorded before gold coins stay as they were
+            canonical.append("coins")
         return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.award import Award
+from domain.coin_award import CoinAward
 from domain.ids import event_id_for
 from domain.limits import DEPOSIT_LIMITS, LIMITS, PendingLimit, used, waiting, window_end
 from domain.player import Player
@@ -21,16 +22,21 @@ class AwardReceipt:
 
     event_id: str
     award_id: str
-    awarded_count: int
+    award_type: str
+    awarded_count: int | None  # spins; None for coins
+    awarded_coins: Decimal | None  # coins; None for spins
     server_time: datetime
-    expires_at: datetime
+    expires_at: datetime | None  # None for coins, which are credited at once and never expire
 
     @classmethod
-    def of(cls, award: Award) -> AwardReceipt:
+    def of(cls, award: Award | CoinAward) -> AwardReceipt:
+        coins = isinstance(award, CoinAward)
         return cls(
             event_id=str(event_id_for(award.id, 1)),
             award_id=str(award.id),
-            awarded_count=award.spins_awarded,
+            award_type=award.award_type,
+            awarded_count=None if coins else award.spins_awarded,
+            awarded_coins=award.coins if isinstance(award, CoinAward) else None,
             server_time=award.issued_at,
             expires_at=award.expires_at,
         )
@@ -49,20 +55,22 @@ class AwardStatus:
     player_id: str
     promo_id: str
     game_code: str
+    award_type: str
+    coins_awarded: Decimal | None
     status: str
     spins_awarded: int
     spins_used: int
     spins_remaining: int
     spins_forfeited: int
-    bet_per_spin: Decimal
+    bet_per_spin: Decimal | None
     currency: str
     total_win: Decimal
     issued_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None
     cancelled_at: datetime | None
 
     @classmethod
-    def of(cls, award: Award, now: datetime) -> AwardStatus:
+    def of(cls, award: Award | CoinAward, now: datetime) -> AwardStatus:
         status = award.status_at(now)
         unplayed = award.unplayed
         # Past its expiry instant an award's unplayed spins are lost, whether or not the expiry is recorded yet.
@@ -72,6 +80,8 @@ class AwardStatus:
             player_id=award.player_id,
             promo_id=award.promo_id,
             game_code=award.game_code,
+            award_type=award.award_type,
+            coins_awarded=award.coins if isinstance(award, CoinAward) else None,
             status=status,
             spins_awarded=award.spins_awarded,
             spins_used=award.spins_used,
@@ -93,6 +103,8 @@ class PlayerSummary:
     birth_date: date
     currency: str
     balance: Decimal
+    coin_balance: Decimal
+    test: bool
     self_excluded_until: datetime | None
     awards: list[AwardStatus]
     bonus_block: dict[str, Any] | None
@@ -105,6 +117,8 @@ class PlayerSummary:
             birth_date=player.birth_date,
             currency=player.currency,
             balance=player.balance,
+            coin_balance=player.coin_balance,
+            test=player.test,
             self_excluded_until=player.self_excluded_until,
             awards=active_awards,
             bonus_block=player.block,
@@ -116,7 +130,8 @@ class PromotionSummary:
     promo_id: str
     terms: PromotionTerms
     spins_reserved: int
-    budget_left: int
+    coins_reserved: Decimal
+    budget_left: int | Decimal  # spins, or for a gold-coins promotion coins
     ended_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -127,6 +142,7 @@ class PromotionSummary:
             promo_id=promo.promo_id,
             terms=promo.terms,
             spins_reserved=promo.spins_reserved,
+            coins_reserved=promo.coins_reserved,
             budget_left=promo.budget_left,
             ended_at=promo.ended_at,
             created_at=promo.created_on,

@@ -1,4 +1,5 @@
-"""Awards: per award, its spins awarded, used and forfeited, its total win, and what decides its status.
+"""Awards: per award, its spins awarded, used and forfeited, its total win, and what decides its status. An award
+of gold coins is listed with them: no spins, no expiry, currency ``GC``, its coins in ``coins_awarded``.
 
 The status itself (active, completed, expired, cancelled) depends on the time it is asked at, so it is
 computed when the view is read (``AWARD_STATUS_SQL``), from the stored expiry instant.
@@ -17,10 +18,12 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from domain.award import Award
+from domain.coin_award import CoinAward
+from domain.money import COIN_CURRENCY
 from projections.view import BatchProjection, View
 
 ZERO = Decimal("0.00")
-AWARD_EVENTS = (Award.FreeSpinsAwarded, Award.AwardSpinPlayed, Award.AwardCancelled, Award.ExpiredAwardUseAttempted,
+AWARD_EVENTS = (Award.FreeSpinsAwarded, CoinAward.GoldCoinsAwarded, Award.AwardSpinPlayed, Award.AwardCancelled, Award.ExpiredAwardUseAttempted,
                 Award.AwardExpired, Award.AwardExpiringSoon)
 
 
@@ -45,7 +48,7 @@ def fold_awards(events: list[Any], positions: list[int]) -> dict[UUID, AwardRow]
             continue
         row = rows.setdefault(event.originator_id, AwardRow())
         row.version = event.originator_version
-        if isinstance(event, Award.FreeSpinsAwarded):
+        if isinstance(event, (Award.FreeSpinsAwarded, CoinAward.GoldCoinsAwarded)):
             row.created, row.issued_position = event, position
         elif isinstance(event, Award.AwardSpinPlayed):
             row.spins_used += event.funding == "award"
@@ -62,11 +65,18 @@ def fold_awards(events: list[Any], positions: list[int]) -> dict[UUID, AwardRow]
     return rows
 
 
+COIN_AWARD_FIELDS = {"spins_awarded": 0, "bet_per_spin": None, "currency": COIN_CURRENCY, "expires_at": None}
+
+
 def created_field(row: AwardRow, name: str) -> Any:
     if row.created is None:
         return None
     if name == "issued_at":
         return row.created.timestamp
+    if isinstance(row.created, CoinAward.GoldCoinsAwarded):
+        return row.created.coins if name == "coins_awarded" else COIN_AWARD_FIELDS.get(name, getattr(row.created, name, None))
+    if name == "coins_awarded":
+        return None
     return getattr(row.created, name if name != "spins_awarded" else "spins")
 
 
@@ -76,14 +86,14 @@ def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]
         return
     ids = list(rows)
     values = [rows[i] for i in ids]
-    created = ("player_id", "promo_id", "game_code", "spins_awarded", "bet_per_spin", "currency", "issued_at", "expires_at")
+    created = ("player_id", "promo_id", "game_code", "spins_awarded", "bet_per_spin", "currency", "issued_at", "expires_at", "coins_awarded")
     cursor.execute(
         f"""
         INSERT INTO {table} AS a (award_id, player_id, promo_id, game_code, spins_awarded, bet_per_spin,
-            currency, issued_at, expires_at, spins_used, spins_forfeited, total_win, cancelled_at, expired_use_attempts, version,
-            issued_position, expiry_recorded_at, expiry_noticed_at)
+            currency, issued_at, expires_at, coins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expired_use_attempts,
+            version, issued_position, expiry_recorded_at, expiry_noticed_at)
         SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::integer[], %b::numeric[], %b::text[],
-            %b::timestamptz[], %b::timestamptz[], %b::integer[], %b::integer[], %b::numeric[], %b::timestamptz[],
+            %b::timestamptz[], %b::timestamptz[], %b::numeric[], %b::integer[], %b::integer[], %b::numeric[], %b::timestamptz[],
             %b::integer[], %b::bigint[], %b::bigint[], %b::timestamptz[], %b::timestamptz[])
         ON CONFLICT (award_id) DO UPDATE SET
             spins_used = a.spins_used + EXCLUDED.spins_used,
@@ -121,7 +131,7 @@ def award_status_sql(table: str = "award_status") -> str:
     """Selects an award's status fields as of ``%(now)s``: past its expiry, its unplayed spins are lost."""
     return f"""
         SELECT award_id, player_id, promo_id, game_code, spins_awarded, spins_used, bet_per_spin, currency, total_win,
-               issued_at, expires_at, cancelled_at, issued_position,
+               issued_at, expires_at, cancelled_at, issued_position, coins_awarded,
                CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
                     WHEN spins_used = spins_awarded THEN 'completed'
                     WHEN %(now)s >= expires_at THEN 'expired'

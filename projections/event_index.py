@@ -41,7 +41,7 @@ def unwrapped(state: bytes) -> str:
 def award_named(topic: str, stream_id: str, state: dict[str, Any]) -> str | None:
     """The award an event concerns: its own stream's, or the one a player's spin or block was funded by."""
     kind = stream_kind(topic)
-    if kind == "Award":
+    if kind in ("Award", "CoinAward"):
         return stream_id
     if kind == "Player":
         spin = state.get("spin")

@@ -18,6 +18,7 @@ from domain.award import ACTIVE
 from domain.errors import ValidationFailed
 from domain.ids import player_stream_id
 from domain.paging import Page
+from domain.promotion import AWARD_TYPE_FREE_SPINS, AWARD_TYPE_GOLD_COINS
 from domain.results import AwardStatus, PlayerSummary
 from projections.awards import award_status_sql
 from projections.source import APPLICATION
@@ -25,6 +26,7 @@ from projections.source import APPLICATION
 def _award(row: dict[str, Any]) -> AwardStatus:
     return AwardStatus(
         award_id=str(row["award_id"]), player_id=row["player_id"], promo_id=row["promo_id"], game_code=row["game_code"],
+        award_type=AWARD_TYPE_FREE_SPINS if row["coins_awarded"] is None else AWARD_TYPE_GOLD_COINS, coins_awarded=row["coins_awarded"],
         status=row["status"], spins_awarded=row["spins_awarded"], spins_used=row["spins_used"],
         spins_remaining=row["spins_remaining"], spins_forfeited=row["spins_forfeited"], bet_per_spin=row["bet_per_spin"],
         currency=row["currency"], total_win=row["total_win"], issued_at=row["issued_at"], expires_at=row["expires_at"],
@@ -114,7 +116,7 @@ class ReadModels:
     def player(self, player_id: str, now: datetime) -> PlayerSummary | None:
         with self.datastore.get_connection() as conn:
             profile = conn.execute(
-                """SELECT p.player_id, p.region, p.birth_date, p.currency, p.self_excluded_until, w.balance, b.block
+                """SELECT p.player_id, p.region, p.birth_date, p.currency, p.self_excluded_until, w.balance, w.coin_balance, w.test, b.block
                    FROM players p LEFT JOIN wallet w ON w.stream_id = p.stream_id LEFT JOIN bonus_blocks b ON b.stream_id = p.stream_id
                    WHERE p.stream_id = %s""",
                 [player_stream_id(player_id)],
@@ -129,7 +131,8 @@ class ReadModels:
             player_id=profile["player_id"], region=profile["region"],
             birth_date=birth_date if isinstance(birth_date, date) else date.fromisoformat(birth_date),
             currency=profile["currency"], balance=profile["balance"] if profile["balance"] is not None else Decimal("0.00"),
-            self_excluded_until=profile["self_excluded_until"],
+            coin_balance=profile["coin_balance"] if profile["coin_balance"] is not None else Decimal("0.00"),
+            test=bool(profile["test"]), self_excluded_until=profile["self_excluded_until"],
             awards=[_award(row) for row in awards if row["status"] == ACTIVE],
             bonus_block=_block(profile["block"]) if profile["block"] is not None else None,
         )

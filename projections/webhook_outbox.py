@@ -29,7 +29,7 @@ OUTBOX_LOCK_KEY = 0x5E1D_0B0C  # held by the outbox while it writes a batch, and
 
 # The events a subscription may ask for: what marketing and finance act on, not every player's spin.
 WEBHOOK_EVENT_TYPES = (
-    "FreeSpinsAwarded", "AwardCancelled", "AwardExpired", "AwardExpiringSoon", "AwardSpinPlayed", "ExpiredAwardUseAttempted", "BlockCompleted",
+    "FreeSpinsAwarded", "GoldCoinsAwarded", "AwardCancelled", "AwardExpired", "AwardExpiringSoon", "AwardSpinPlayed", "ExpiredAwardUseAttempted", "BlockCompleted",
     "PromotionEnded", "SelfExclusionStarted", "ReconciliationCompleted", "DriftAlertRaised",
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, Iterator, TypeVar
+from typing import AbstractSet, Any, Generic, Iterator, TypeVar
 from uuid import UUID
 
 from psycopg import Connection, sql
@@ -103,7 +103,7 @@ def _award(row: dict[str, Any]) -> AwardTotals:
     return AwardTotals(
         promo_id=row.get("promo_id") or "", spins_awarded=row["spins_awarded"], spins_used=row["spins_used"],
         spins_cancelled=row["spins_forfeited"], bet_per_spin=row.get("bet_per_spin") or ZERO, total_win=row["total_win"],
-        expires_at=row["expires_at"], cancelled=row["cancelled_at"] is not None,
+        expires_at=row["expires_at"], cancelled=row["cancelled_at"] is not None, coins_awarded=row.get("coins_awarded"),
     )
 
 
@@ -145,22 +145,29 @@ def compare(snapshot: Snapshot, positions: dict[str, int], as_of: datetime, thre
     for stream, topic, events in reader.streams(snapshot, tuple(route), max(positions.values(), default=0)):
         route[topic].stream(stream, events)
     wallet.finish()
-    awards.finish(snapshot)
     promotions.finish(snapshot)
+    awards.finish(snapshot, promotions.test_promotions)
     return comparison.checks, comparison.discrepancies, reader.read
 
 
 class WalletCheck:
-    """Each player's money against the ``wallet`` view; and the global money in and out."""
+    """Each player's money, and apart from it gold coins, against the ``wallet`` view; and the global money in and
+    out, and the coins, each summed on its own. A smoke test's players are checked row by row but left out of the
+    sums."""
 
     MONEY = ("balance", "deposits", "withdrawals", "bets", "wins")
+    COINS = ("coin_balance", "coins_awarded", "coin_bets", "coin_wins")
+    ROW_FIELDS = ("deposits", "withdrawals", "bets", "wins", "spins", "balance",
+                  "coins_awarded", "coin_bets", "coin_wins", "coin_spins", "coin_balance", "test")
 
     def __init__(self, snapshot: Snapshot, position: int, comparison: Comparison) -> None:
         self.position = position
         self.comparison = comparison
-        self.expected_sums = dict.fromkeys(self.MONEY, ZERO)
-        self.actual_sums = dict.fromkeys(self.MONEY, ZERO)
-        rows = snapshot.dicts(sql.SQL("SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins FROM wallet ORDER BY stream_id"))
+        self.expected_sums = dict.fromkeys(self.MONEY + self.COINS, ZERO)
+        self.actual_sums = dict.fromkeys(self.MONEY + self.COINS, ZERO)
+        rows = snapshot.dicts(sql.SQL(
+            "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins, coin_balance, coins_awarded, coin_bets,"
+            " coin_wins, coin_spins, test FROM wallet ORDER BY stream_id"))
         self.rows: SortedRows[UUID, dict[str, Any]] = SortedRows((row["stream_id"], row) for row in rows)
 
     def stream(self, stream: UUID, events: Iterator[Event]) -> None:
@@ -169,21 +176,25 @@ class WalletCheck:
         self.player(stream, fold_player(events, self.position), self.rows.pop(stream))
 
     def player(self, stream: UUID, totals: PlayerTotals | None, row: dict[str, Any] | None) -> None:
-        for field in self.MONEY:
+        # Whether a player is a test's is the events' to say; a row the events do not have says it itself.
+        test = totals.test if totals is not None else bool(row and row["test"])
+        for field in () if test else self.MONEY + self.COINS:
             if totals is not None:
                 self.expected_sums[field] += getattr(totals, field)
             if row is not None:
                 self.actual_sums[field] += row[field]
         key = (totals and totals.player_id) or (row and row["player_id"]) or str(stream)
         if self.comparison.present("player", key, totals, row):
-            for field in ("deposits", "withdrawals", "bets", "wins", "spins", "balance"):
+            for field in self.ROW_FIELDS:
                 self.comparison.differ("player", key, field, getattr(totals, field), row[field])  # type: ignore[index]
 
     def finish(self) -> None:
         for key, row in self.rows.rest():
             self.player(key, None, row)
         for name, field in (("player balances", "balance"), ("money in (deposits)", "deposits"),
-                            ("money out (withdrawals)", "withdrawals"), ("bets", "bets"), ("wins", "wins")):
+                            ("money out (withdrawals)", "withdrawals"), ("bets", "bets"), ("wins", "wins"),
+                            ("coin balances", "coin_balance"), ("coins awarded", "coins_awarded"),
+                            ("coin bets", "coin_bets"), ("coin wins", "coin_wins")):
             self.comparison.check(name, self.expected_sums[field], self.actual_sums[field])
 
 
@@ -198,8 +209,8 @@ class AwardCheck:
         self.remaining = [0, 0]
         self.used = [0, 0]
         self.expected_promotions = PromotionFigures(comparison.as_of)
-        rows = snapshot.dicts(sql.SQL("SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at"
-                                      " FROM award_status ORDER BY award_id"))
+        rows = snapshot.dicts(sql.SQL("SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at,"
+                                      " coins_awarded FROM award_status ORDER BY award_id"))
         self.rows: SortedRows[UUID, AwardTotals] = SortedRows((row["award_id"], _award(row)) for row in rows)
 
     def stream(self, stream: UUID, events: Iterator[Event]) -> None:
@@ -225,12 +236,13 @@ class AwardCheck:
         key = str(award_id)
         if self.comparison.present("award", key, totals, row):
             differ = self.comparison.differ
-            for field in ("spins_awarded", "spins_used", "total_win"):
+            for field in ("spins_awarded", "spins_used", "total_win", "coins_awarded"):
                 differ("award", key, field, getattr(totals, field), getattr(row, field))
             differ("award", key, "spins_remaining", expected_remaining, actual_remaining)
             differ("award", key, "spins_forfeited", totals.spins_cancelled, row.spins_cancelled)  # type: ignore[union-attr]
 
-    def finish(self, snapshot: Snapshot) -> None:
+    def finish(self, snapshot: Snapshot, test_promotions: set[str]) -> None:
+        """``test_promotions``: a smoke test's, left out of the money totals (each is still compared on its own)."""
         for key, row in self.rows.rest():
             self.award(key, None, row)
         self.comparison.check("award spins remaining", Decimal(self.remaining[0]), Decimal(self.remaining[1]))
@@ -246,29 +258,40 @@ class AwardCheck:
             if self.comparison.present("promotion", promo_id, expected_figures, actual_figures):
                 for field in expected_figures:  # type: ignore[union-attr]
                     self.comparison.differ("promotion", promo_id, field, expected_figures[field], actual_figures[field])  # type: ignore[index]
-        for name, field in (("promotion spins awarded", "spins_awarded"), ("promotion liability", "liability"), ("promotion wins paid", "wins_paid")):
-            self.comparison.check(name, expected.total(field), actual.total(field))
+        self.comparison.check("promotion spins awarded", expected.total("spins_awarded"), actual.total("spins_awarded"))
+        for name, field in (("promotion liability", "liability"), ("promotion wins paid", "wins_paid")):
+            self.comparison.check(name, expected.total(field, leaving_out=test_promotions), actual.total(field, leaving_out=test_promotions))
 
 
 class PromotionCheck:
-    """Each promotion's reserved spins (its budget used) against ``promotion_totals``; promotions are few."""
+    """Each promotion's reserved spins or coins (its budget used) against ``promotion_totals``; promotions are few."""
+
+    FIELDS = ("spins_reserved", "coins_reserved", "test")
 
     def __init__(self, position: int, comparison: Comparison) -> None:
         self.position = position
         self.comparison = comparison
-        self.expected: dict[str, int] = {}
+        self.expected: dict[str, dict[str, Any]] = {}
+        self.test_promotions: set[str] = set()
 
     def stream(self, stream: UUID, events: Iterator[Event]) -> None:
         totals = fold_promotion(events, self.position)
         if totals is not None:
-            self.expected[totals.promo_id or str(stream)] = totals.spins_reserved
+            promo_id = totals.promo_id or str(stream)
+            self.expected[promo_id] = {field: getattr(totals, field) for field in self.FIELDS}
+            if totals.test:
+                self.test_promotions.add(promo_id)
 
     def finish(self, snapshot: Snapshot) -> None:
-        actual = {row["promo_id"]: row["spins_reserved"] for row in snapshot.dicts(sql.SQL("SELECT promo_id, spins_reserved FROM promotion_totals"))}
+        actual = {row["promo_id"]: row for row in snapshot.dicts(sql.SQL("SELECT promo_id, spins_reserved, coins_reserved, test FROM promotion_totals"))}
         for promo_id in sorted(self.expected.keys() | actual.keys()):
             if self.comparison.present("promotion", promo_id, self.expected.get(promo_id), actual.get(promo_id)):
-                self.comparison.differ("promotion", promo_id, "spins_reserved", self.expected[promo_id], actual[promo_id])
-        self.comparison.check("promotion spins reserved", Decimal(sum(self.expected.values())), Decimal(sum(actual.values())))
+                for field in self.FIELDS:
+                    self.comparison.differ("promotion", promo_id, field, self.expected[promo_id][field], actual[promo_id][field])
+        self.comparison.check("promotion spins reserved", Decimal(sum(e["spins_reserved"] for e in self.expected.values())),
+                              Decimal(sum(a["spins_reserved"] for a in actual.values())))
+        self.comparison.check("promotion coins reserved", sum((e["coins_reserved"] for e in self.expected.values()), ZERO),
+                              sum((a["coins_reserved"] for a in actual.values()), ZERO))
 
 
 class PromotionFigures:
@@ -289,5 +312,5 @@ class PromotionFigures:
             promo["liability"] += award.unplayed() * award.bet_per_spin
         promo["wins_paid"] += award.total_win
 
-    def total(self, field: str) -> Decimal:
-        return sum((Decimal(p[field]) for p in self.figures.values()), ZERO)
+    def total(self, field: str, leaving_out: AbstractSet[str] = frozenset()) -> Decimal:
+        return sum((Decimal(p[field]) for promo_id, p in self.figures.items() if promo_id not in leaving_out), ZERO)

@@ -26,6 +26,8 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from domain.award import Award
+from domain.coin_award import CoinAward
+from domain.money import COIN_CURRENCY
 from domain.player import Player
 from domain.promotion import Promotion
 from reconciliation.snapshot import Snapshot
@@ -40,9 +42,9 @@ def _topics(aggregate: type, *names: str) -> tuple[str, ...]:
     return tuple(get_topic(getattr(aggregate, name)) for name in names)
 
 
-PLAYER_TOPICS = _topics(Player, "PlayerRegistered", "FundsDeposited", "FundsWithdrawn", "SpinSettled")
-AWARD_TOPICS = _topics(Award, "FreeSpinsAwarded", "AwardSpinPlayed", "AwardCancelled")
-PROMOTION_TOPICS = _topics(Promotion, "PromotionDefined", "BudgetReserved")
+PLAYER_TOPICS = _topics(Player, "PlayerRegistered", "FundsDeposited", "FundsWithdrawn", "SpinSettled", "GoldCoinsReceived")
+AWARD_TOPICS = _topics(Award, "FreeSpinsAwarded", "AwardSpinPlayed", "AwardCancelled") + _topics(CoinAward, "GoldCoinsAwarded")
+PROMOTION_TOPICS = _topics(Promotion, "PromotionDefined", "BudgetReserved", "CoinsReserved")
 
 
 @dataclass(slots=True)
@@ -53,10 +55,19 @@ class PlayerTotals:
     bets: Decimal = ZERO
     wins: Decimal = ZERO
     spins: int = 0
+    coins_awarded: Decimal = ZERO
+    coin_bets: Decimal = ZERO
+    coin_wins: Decimal = ZERO
+    coin_spins: int = 0
+    test: bool = False
 
     @property
     def balance(self) -> Decimal:
         return self.deposits - self.withdrawals - self.bets + self.wins
+
+    @property
+    def coin_balance(self) -> Decimal:
+        return self.coins_awarded - self.coin_bets + self.coin_wins
 
 
 @dataclass(slots=True)
@@ -70,6 +81,7 @@ class AwardTotals:
     total_win: Decimal = ZERO
     expires_at: datetime | None = None
     cancelled: bool = False
+    coins_awarded: Decimal | None = None  # an award of gold coins: no spins, no expiry
 
     def unplayed(self) -> int:
         return self.spins_awarded - self.spins_used - self.spins_cancelled
@@ -85,6 +97,8 @@ class AwardTotals:
 class PromotionTotals:
     promo_id: str | None = None
     spins_reserved: int = 0
+    coins_reserved: Decimal = ZERO
+    test: bool = False
 
 
 def decimal(value: dict[str, str]) -> Decimal:
@@ -136,10 +150,17 @@ def fold_player(events: Iterable[Event], up_to: int) -> PlayerTotals | None:
         totals = totals or PlayerTotals()
         if kind == "PlayerRegistered":
             totals.player_id = state["player_id"]
+            totals.test = state.get("test", False)
         elif kind == "FundsDeposited":
             totals.deposits += decimal(state["amount"])
         elif kind == "FundsWithdrawn":
             totals.withdrawals += decimal(state["amount"])
+        elif kind == "GoldCoinsReceived":
+            totals.coins_awarded += decimal(state["coins"])
+        elif kind == "SpinSettled" and state["spin"]["currency"] == COIN_CURRENCY:
+            totals.coin_bets += decimal(state["spin"]["debited"])
+            totals.coin_wins += decimal(state["spin"]["total_win"])
+            totals.coin_spins += 1
         elif kind == "SpinSettled":
             totals.bets += decimal(state["spin"]["debited"])
             totals.wins += decimal(state["spin"]["total_win"])
@@ -157,6 +178,8 @@ def fold_award(events: Iterable[Event], up_to: int) -> AwardTotals | None:
                 player_id=state["player_id"], promo_id=state["promo_id"], spins_awarded=state["spins"],
                 bet_per_spin=decimal(state["bet_per_spin"]), expires_at=instant(state["expires_at"]),
             )
+        elif kind == "GoldCoinsAwarded":
+            totals = AwardTotals(player_id=state["player_id"], promo_id=state["promo_id"], coins_awarded=decimal(state["coins"]))
         elif totals is None:
             continue
         elif kind == "AwardSpinPlayed":
@@ -176,6 +199,9 @@ def fold_promotion(events: Iterable[Event], up_to: int) -> PromotionTotals | Non
         totals = totals or PromotionTotals()
         if kind == "PromotionDefined":
             totals.promo_id = state["promo_id"]
+            totals.test = state["terms"].get("test", False)
         elif kind == "BudgetReserved":
             totals.spins_reserved += state["spins"]
+        elif kind == "CoinsReserved":
+            totals.coins_reserved += decimal(state["coins"])
     return totals

@@ -59,7 +59,8 @@ def require_session(view: F) -> F:
 
 def command(headers: dict[str, str], **fields: Any) -> SpinCommand:
     return SpinCommand(
-        player_id=g.game_session.player_id, request_id=headers["request_id"], received_at=services().clock.now(), **fields
+        player_id=g.game_session.player_id, request_id=headers["request_id"], received_at=services().clock.now(),
+        coins=g.game_session.coins, **fields
     )
 
 
@@ -68,7 +69,7 @@ def command(headers: dict[str, str], **fields: Any) -> SpinCommand:
 @blp.arguments(ConfigArgsSchema(), location="query")
 @blp.response(200, GameConfigResponseSchema)
 def config(_args: dict[str, str]) -> Any:
-    return game_config(GAME, ledger().game_state(GAME, g.game_session.player_id))
+    return game_config(GAME, ledger().game_state(GAME, g.game_session.player_id, g.game_session.coins))
 
 
 @blp.route("/spin", methods=["POST"])
@@ -95,14 +96,14 @@ def bonus_spin(headers: dict[str, str], body: dict[str, Any]) -> Any:
 @require_session
 @blp.response(200, GameStateResponseSchema)
 def state() -> Any:
-    return {**vars(ledger().game_state(GAME, g.game_session.player_id)), "session_id": g.game_session.session_id}
+    return {**vars(ledger().game_state(GAME, g.game_session.player_id, g.game_session.coins)), "session_id": g.game_session.session_id}
 
 
 @blp.route("/state/pending-spin", methods=["GET"])
 @require_session
 @blp.response(200, PendingSpinResponseSchema)
 def pending_spin() -> Any:
-    return ledger().game_state(GAME, g.game_session.player_id)
+    return ledger().game_state(GAME, g.game_session.player_id, g.game_session.coins)
 
 
 def _replayed(replayed: bool) -> dict[str, str]:

@@ -62,5 +62,5 @@ def export_run(run_id: UUID) -> Response:
 @blp.response(200, LiabilityReportSchema, description="per promotion, from the promotions view")
 def liability() -> Any:
     now = services().clock.now()
-    position, lines = services().liability(now)
-    return {"as_of": now, "position": position, "data": lines}
+    position, lines, coins = services().liability(now)
+    return {"as_of": now, "position": position, "data": lines, "coins": coins}

@@ -15,4 +15,4 @@ blp = Blueprint("sessions", __name__, url_prefix="/api/v1", description="Game se
 @blp.arguments(SessionRequestSchema())
 @blp.response(201, SessionSchema, description="the token is shown once: only its digest is stored")
 def open_session(body: dict[str, str]) -> Any:
-    return services().open_session(body["player_id"])
+    return services().open_session(body["player_id"], body.get("currency"))

@@ -43,6 +43,29 @@ class Money(fields.Field):
         return amount
 
 
+class SpinsOrCoins(fields.Field):
+    """A count of spins (a JSON integer) or an amount of gold coins (a two-decimal string such as ``"500.00"``);
+    which one the award type asks for is the domain's to check. A JSON float is neither."""
+
+    def __init__(self, *, most_spins: int, **kwargs: Any):
+        metadata = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": most_spins}, {"type": "string", "pattern": r"^\d+\.\d{2}$"}],
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+        self.most_spins = most_spins
+
+    def _serialize(self, value: int | Decimal | None, attr: str | None, obj: Any, **kwargs: Any) -> int | str | None:
+        return format_amount(value) if isinstance(value, Decimal) else value
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | Decimal:
+        if isinstance(value, str):
+            return Money()._deserialize(value, attr, data)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError('must be a JSON integer of spins, or a decimal string of coins such as "500.00"')
+        if not 1 <= value <= self.most_spins:
+            raise ValidationError(f"must be from 1 to {self.most_spins} spins")
+        return value
+
+
 class Instant(fields.DateTime):
     """ISO-8601 with an explicit offset on input; UTC with milliseconds and ``Z`` on output."""
 

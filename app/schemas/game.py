@@ -33,7 +33,7 @@ class BetAmount(fields.Field):
 class SpinRequestSchema(Schema):
     betAmount = BetAmount(metadata={"type": "string", "pattern": r"^\d+\.\d{2}$", "example": "1.00",
                                     "description": "required for a cash spin; for an award's spin, the award's bet or left out"})
-    currency = fields.String(validate=validate.Length(equal=3), metadata={"example": "CAD"})
+    currency = fields.String(validate=validate.Length(min=2, max=3), metadata={"example": "CAD", "description": "the session's currency: the player's, or GC in a gold-coins session"})
     awardId = fields.String(validate=UUID_TEXT, metadata={"description": "spend one free spin of this promotional award"})
 
     @validates_schema
@@ -147,7 +147,7 @@ class SpinResponseSchema(Schema):
     freeSpins = fields.Nested(FreeSpinsInfoSchema, required=True, allow_none=True, attribute="free_spins")
     blockSummary = fields.Nested(BlockSummarySchema, required=True, allow_none=True, attribute="block_summary")
     state = fields.String(required=True, metadata={"enum": ["idle", "bonus", "bonus_complete", "suspended"]})
-    funding = fields.String(required=True, metadata={"enum": ["cash", "award", "bonus"]})
+    funding = fields.String(required=True, metadata={"enum": ["cash", "coins", "award", "bonus"]})
     awardId = fields.String(required=True, allow_none=True, attribute="award_id")
     maxWinReached = fields.Boolean(required=True, attribute="max_win_reached")
     metadata = fields.Nested(SpinMetadataSchema, required=True)

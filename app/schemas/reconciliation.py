@@ -53,11 +53,21 @@ class LiabilityLineSchema(Schema):
     spins_expired = fields.Integer(required=True)
     spins_cancelled = fields.Integer(required=True)
     budget_left = fields.Integer(required=True, allow_none=True)
-    liability = Money(required=True, metadata={"description": "unplayed spins × bet per spin, as of now"})
+    liability = Money(required=True, metadata={"description": "unplayed spins × bet per spin, as of now (0.00 for GOLD_COINS)"})
     wins_paid = Money(required=True)
+    award_type = fields.String(required=True)
+    budget_coins = Money(required=True, allow_none=True, metadata={"description": "GOLD_COINS: the budget, in coins"})
+    coins_reserved = Money(required=True, allow_none=True, metadata={"description": "GOLD_COINS: the coins awarded"})
+    budget_coins_left = Money(required=True, allow_none=True)
+
+
+class CoinFiguresSchema(Schema):
+    awarded = Money(required=True, metadata={"description": "coins awarded by GOLD_COINS promotions (not money)"})
+    balances = Money(required=True, metadata={"description": "coins held in players' coin balances (not money, never convertible)"})
 
 
 class LiabilityReportSchema(Schema):
     as_of = Instant(required=True)
     position = fields.Integer(required=True, metadata={"description": "the event position the promotions view has reached"})
-    data = fields.List(fields.Nested(LiabilityLineSchema), required=True)
+    data = fields.List(fields.Nested(LiabilityLineSchema), required=True, metadata={"description": "a smoke test's promotions are left out"})
+    coins = fields.Nested(CoinFiguresSchema, required=True, metadata={"description": "gold coins, never summed with money (API 1.6)"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.schemas.fields import Instant, Money, Pattern, external_id
 from domain.results import FundsReceipt
@@ -47,8 +47,11 @@ class TransactionSchema(Schema):
 
 class SessionRequestSchema(Schema):
     player_id = external_id(required=True, metadata={"example": "player-a7f3b2"})
+    currency = fields.String(validate=validate.Length(min=2, max=3), metadata={
+        "example": "GC", "description": "the player's currency (the default), or GC to play in gold coins (API 1.6)"})
 
 
 class SessionSchema(Schema):
     token = fields.String(required=True, metadata={"description": "the game API's bearer token; shown once, stored only as a digest"})
     expires_at = Instant(required=True)
+    currency = fields.String(required=True, metadata={"description": "what the session plays in: the player's currency, or GC (gold coins)"})

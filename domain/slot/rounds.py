@@ -3,11 +3,12 @@
 Pure functions of their inputs: the caller draws the stops, the ids and the time first, so that the
 event that records the result holds everything: replaying it draws nothing.
 
-Funding: ``cash`` spins take the bet from the balance; ``award`` spins are a promotional award's free
+Funding: ``cash`` spins take the bet from the balance, and ``coins`` spins from the gold-coin balance (the
+record's currency is then ``GC``, and so is a block they trigger); ``award`` spins are a promotional award's free
 spins at the award's fixed bet, and take nothing; ``bonus`` spins are a scatter-triggered free-spins
-block's, at the triggering bet, and take nothing. Wins are always credited to the cash balance, so
-``balance_after == balance_before - debited + total_win`` where ``debited`` is the bet for cash spins
-and 0 otherwise.
+block's, at the triggering bet, and take nothing. Wins are credited to the balance the record is in (cash,
+or coins), so ``balance_after == balance_before - debited + total_win`` where ``debited`` is the bet for cash
+and coin spins and 0 otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from domain.slot.definition import SlotGame
 from domain.slot.evaluation import evaluate
 from domain.slot.payout import ZERO, pay
 
-CASH, AWARD, BONUS = "cash", "award", "bonus"
+CASH, COINS, AWARD, BONUS = "cash", "coins", "award", "bonus"
+PAID = (CASH, COINS)  # the fundings that take the bet from a balance
 IDLE, IN_BONUS, BONUS_COMPLETE = "idle", "bonus", "bonus_complete"
 ONE = Decimal("1")
 
@@ -36,13 +38,17 @@ class Block:
     total_win: Decimal
     multiplier: Decimal
     award_id: str | None  # the promotional award whose spin triggered it, if one did
+    coins: bool = False  # triggered by a spin in gold coins: played and paid in coins (absent from older blocks)
 
     @property
     def spins_remaining(self) -> int:
         return self.total_spins - self.spins_played
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.coins:  # a cash block's record is as it was before coins: replays of older spins still match
+            del data["coins"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Block:
@@ -109,11 +115,11 @@ def play_base_spin(inputs: SpinInputs) -> dict[str, Any]:
     game = inputs.game
     evaluation = evaluate(game, inputs.stops)
     payout = pay(evaluation, inputs.bet / game.lines, ONE, inputs.bet * game.max_win_multiple)
-    debited = inputs.bet if inputs.funding == CASH else ZERO
+    debited = inputs.bet if inputs.funding in PAID else ZERO
     record = _record(inputs, evaluation, payout, debited, inputs.spin_id, None)
     awarded = game.free_spins.spins_by_scatter_count.get(min(evaluation.scatter_count, max(game.free_spins.spins_by_scatter_count)), 0)
     if awarded:
-        block = Block(inputs.new_block_id, inputs.bet, awarded, 0, ZERO, game.free_spins.multiplier, inputs.award_id)
+        block = Block(inputs.new_block_id, inputs.bet, awarded, 0, ZERO, game.free_spins.multiplier, inputs.award_id, inputs.funding == COINS)
         record |= {
             "bonus_triggered": True,
             "bonus_data": {"type": "free_spins", "free_spins_awarded": awarded, "initial_multiplier": block.multiplier, "block_id": block.block_id},

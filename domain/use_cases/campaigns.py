@@ -32,6 +32,8 @@ class Campaigns:
         promo = self._streams.load_one(Promotion.stream_id(terms.promo_id))
         if not isinstance(promo, Promotion):
             raise PromotionNotFound(f"no promotion {terms.promo_id!r}", field="promo_id")
+        if promo.is_coins:
+            raise ValidationFailed(f"promotion {terms.promo_id!r} awards GOLD_COINS: campaigns award FREE_SPINS", field="promo_id")
         if terms.game_code not in promo.terms_data["game_codes"]:
             raise ValidationFailed(f"game_code {terms.game_code!r} is not a game of promotion {terms.promo_id!r}", field="game_code")
 

@@ -49,13 +49,14 @@ from domain.errors import (
 )
 from domain.ids import uuid7
 from domain.limits import LOSS_LIMITS, refuse_past_limits
+from domain.money import COIN_CURRENCY
 from domain.player import Player
 from domain.regions import minimum_age
 from domain.request_record import SPIN, RequestRecord
 from domain.requests import SpinCommand
 from domain.slot.definition import SlotGame
 from domain.slot.rng import draw_stops
-from domain.slot.rounds import AWARD, BONUS, CASH, Block, SpinInputs, play_base_spin, play_bonus_spin
+from domain.slot.rounds import AWARD, BONUS, CASH, COINS, Block, SpinInputs, play_base_spin, play_bonus_spin
 from domain.clock import Clock, RandomBytes
 from domain.results import AwardStatus, GameState, SpinOutcome, SettledSpin
 from domain.streams import MAX_ATTEMPTS, Streams
@@ -130,22 +131,28 @@ class Spins:
         ``command.award_id``), or with ``bonus`` the next spin of the player's block ``command.block_id``."""
         return SpinJob(game, command, bonus, draw_stops(game.reel_sizes, self.random_bytes))
 
-    def admit_player(self, game: SlotGame, player_id: str) -> None:
-        """Raises unless the player may open a game session now."""
-        check_may_play(game, self._player(player_id), self.clock.now())
+    def admit_player(self, game: SlotGame, player_id: str, currency: str | None = None) -> str:
+        """Raises unless the player may open a game session now, in ``currency`` (the player's own by default, or
+        ``GC``, gold coins); returns the session's currency."""
+        player = self._player(player_id)
+        check_may_play(game, player, self.clock.now())
+        if currency is not None and currency not in (player.currency, COIN_CURRENCY):
+            raise CurrencyMismatch(f"currency must be the player's, {player.currency}, or {COIN_CURRENCY} (gold coins)", field="currency")
+        return currency or player.currency
 
-    def game_state(self, game: SlotGame, player_id: str) -> GameState:
+    def game_state(self, game: SlotGame, player_id: str, coins: bool = False) -> GameState:
+        """The player's state in a session in cash or, with ``coins``, in gold coins (which no award's spins are)."""
         player = self._player(player_id)
         now = self.clock.now()
         check_not_cooling_off(player, now)
         maintenance = self._games.check_open(game, now, block_in_play=player.block is not None)
-        awards = self._streams.load(UUID(award_id) for award_id in player.open_awards)
+        awards = {} if coins else self._streams.load(UUID(award_id) for award_id in player.open_awards)
         active = [AwardStatus.of(a, now) for a in awards.values() if a.status_at(now) == ACTIVE and a.game_code == game.code]
         return GameState(
             player_id=player.player_id,
             state="bonus" if player.block else "idle",
-            balance=player.balance,
-            currency=player.currency,
+            balance=player.coin_balance if coins else player.balance,
+            currency=COIN_CURRENCY if coins else player.currency,
             block=player.block,
             last_spin=self._settled_spin(player.last_spin) if player.last_spin else None,
             free_spin_awards=sorted(active, key=lambda a: a.expires_at),
@@ -258,9 +265,11 @@ class Spins:
         if player.block is not None:
             raise BonusRoundActive("a free-spins block is in play: use POST /api/v1/game/bonus/spin")
         award = None
-        if command.award_id is not None:
+        if command.coins:
+            bet, funding, currency, balance = self._coin_bet(command, game, player)
+        elif command.award_id is not None:
             award = self._playable_award(command, loaded, now)
-            bet, funding = award.bet_per_spin, AWARD
+            bet, funding, currency, balance = award.bet_per_spin, AWARD, player.currency, player.balance
             if command.bet is not None and command.bet != bet:
                 raise ValidationFailed(f"betAmount must be the award's bet per spin, {bet}, or left out", field="betAmount")
             if command.currency is not None and command.currency != award.currency:
@@ -268,7 +277,7 @@ class Spins:
         else:
             if command.bet is None:
                 raise ValidationFailed("betAmount is required", field="betAmount")
-            bet, funding = command.bet, CASH
+            bet, funding, currency, balance = command.bet, CASH, player.currency, player.balance
             if command.currency != player.currency:
                 raise CurrencyMismatch(f"currency must be the session's currency, {player.currency}", field="currency")
             check_bet(game, bet)
@@ -277,7 +286,7 @@ class Spins:
                 raise InsufficientFunds(f"the balance, {player.balance}, is less than the bet, {bet}")
         record = play_base_spin(SpinInputs(
             game=game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=bet,
-            currency=player.currency, balance_before=player.balance, stops=job.stops,
+            currency=currency, balance_before=balance, stops=job.stops,
             new_block_id=str(uuid7(now, self.random_bytes)), funding=funding, award_id=command.award_id,
         ))
         touched: list[Any] = []
@@ -293,9 +302,14 @@ class Spins:
         block = Block.from_dict(player.block)
         if block.block_id != command.block_id:
             raise BlockIdMismatch("blockId is not the block in play", field="blockId")
+        if block.coins != command.coins:  # the block is paid in what triggered it: finished in a session of that
+            raise CurrencyMismatch(f"the block in play was triggered in {COIN_CURRENCY if block.coins else player.currency}:"
+                                   " finish it in a session in that currency")
+        # A block triggered in gold coins is played and paid in coins.
+        currency, balance = (COIN_CURRENCY, player.coin_balance) if block.coins else (player.currency, player.balance)
         record = play_bonus_spin(SpinInputs(
             game=job.game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=block.triggering_bet,
-            currency=player.currency, balance_before=player.balance, stops=job.stops, new_block_id=block.block_id,
+            currency=currency, balance_before=balance, stops=job.stops, new_block_id=block.block_id,
             funding=BONUS, award_id=block.award_id,
         ), block)
         touched: list[Any] = []
@@ -319,6 +333,21 @@ class Spins:
                     total_win=award.total_win, triggering_bet=award.bet_per_spin,
                     win_multiple=(award.total_win / award.bet_per_spin).quantize(Decimal("0.01")), timestamp=now,
                 )
+
+    @staticmethod
+    def _coin_bet(command: SpinCommand, game: SlotGame, player: Player) -> tuple[Decimal, str, str, Decimal]:
+        """A spin in gold coins: the bet, on the game's own bet ladder, taken from the coin balance."""
+        if command.award_id is not None:
+            raise ValidationFailed(f"awardId: an award's free spins are played in a session in {player.currency}, not in {COIN_CURRENCY}",
+                                   field="awardId")
+        if command.bet is None:
+            raise ValidationFailed("betAmount is required", field="betAmount")
+        if command.currency != COIN_CURRENCY:
+            raise CurrencyMismatch(f"currency must be the session's currency, {COIN_CURRENCY}", field="currency")
+        check_bet(game, command.bet)
+        if player.coin_balance < command.bet:
+            raise InsufficientFunds(f"the coin balance, {player.coin_balance}, is less than the bet, {command.bet}")
+        return command.bet, COINS, COIN_CURRENCY, player.coin_balance
 
     def _playable_award(self, command: SpinCommand, loaded: dict[UUID, Any], now: datetime) -> Award:
         award = loaded.get(UUID(command.award_id))

@@ -13,7 +13,7 @@ def test_a_player_is_registered_then_updated_then_read(client):
     read = client.get(f"/api/v1/players/{player_id}", headers={"Authorization": "Bearer test-reader-key"}).json
     assert read == {
         "player_id": player_id, "region": "CA-AB", "birth_date": "1990-04-01", "currency": "CAD",
-        "balance": "0.00", "self_excluded_until": None, "awards": [], "bonus_block": None,
+        "balance": "0.00", "coin_balance": "0.00", "test": False, "self_excluded_until": None, "awards": [], "bonus_block": None,
     }
 
 

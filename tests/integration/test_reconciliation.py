@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import threading
+from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from uuid import UUID
@@ -17,12 +18,14 @@ import pytest
 from app import create_app
 from app.config import Settings
 from domain.reconciliation import Reconciliation
+from domain.requests import AwardRequest, PlayerProfile
+from domain.slot.crystal_forge import CRYSTAL_FORGE
 from projections.catalogue import PROJECTIONS, build
 from projections.rebuild import rebuild
 from projections.runner import catch_up
 from projections.source import EventSource
 from tests.integration.test_projections import mixed_load
-from tests.support import API_KEYS
+from tests.support import API_KEYS, NO_SCATTER, spin_command, terms, unique
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -167,3 +170,24 @@ def test_only_one_run_at_a_time_across_processes(services, database_url):
             services.reconcile()
         assert busy.value.code == "RECONCILIATION_RUNNING"
     assert services.reconcile()["status"] in ("ok", "drift")  # free again
+
+
+def test_a_tampered_coin_balance_is_alerted_as_coins_and_never_as_money(services, stops, clock, repaired):
+    ledger = services.ledger
+    promo_id, player_id = unique("coins"), unique("player")
+    ledger.define_promotion(promo_id, terms(award_type="GOLD_COINS", max_spins_per_award=None, bet_per_spin=None, currency=None,
+                                            budget_spins=None, award_ttl_seconds=None, max_coins_per_award=Decimal("900.00"),
+                                            budget_coins=Decimal("9000.00")))
+    ledger.register_player(player_id, PlayerProfile("CA-ON", date(1990, 4, 1), "CAD"))
+    ledger.award_free_spins(AwardRequest(player_id, promo_id, "GOLD_COINS", Decimal("400.00"), "crystal-forge-v1", unique("key")))
+    stops.plan(NO_SCATTER)
+    ledger.spin(CRYSTAL_FORGE, spin_command(player_id, currency="GC", coins=True))
+    caught_up(services)
+    assert services.reconcile()["status"] == "ok"
+    tamper(services, f"UPDATE wallet SET coin_balance = coin_balance * 1000 WHERE player_id = '{player_id}'")
+    report = services.reconcile()
+    assert report["status"] == "drift"
+    assert {"entity": "player", "id": player_id, "field": "coin_balance"} in [
+        {k: d[k] for k in ("entity", "id", "field")} for d in report["discrepancies"]]
+    alerted = {c["name"] for c in report["checks"] if c["alert"]}
+    assert "coin balances" in alerted and "player balances" not in alerted
