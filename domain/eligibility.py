@@ -99,6 +99,14 @@ def currency_matches(ctx: AwardContext) -> None:
         )
 
 
+def test_data_kept_apart(ctx: AwardContext) -> None:
+    """A smoke test's promotion awards only smoke test players, and the reverse: its awards are left out of the
+    liability and money totals, so a real player holding one would be a liability nobody sees."""
+    if ctx.promo.is_test != ctx.player.test:
+        which = "a test promotion awards only test players" if ctx.promo.is_test else "a test player takes awards only from test promotions"
+        raise Ineligible(which, field="player_id")
+
+
 def within_player_caps(ctx: AwardContext) -> None:
     daily_cap = ctx.promo.terms_data["per_player_daily_limit"]
     weekly_cap = ctx.promo.terms_data["per_player_weekly_limit"]
@@ -132,6 +140,7 @@ RULES: tuple[Rule, ...] = (
     game_in_promotion,
     within_maximum_per_award,
     currency_matches,
+    test_data_kept_apart,
     within_player_caps,
     within_budget,
 )

@@ -98,7 +98,7 @@ class PromotionTerms:
 
     def _check_spin_terms(self) -> None:
         self._refuse_terms_of_the_other_type(COINS_ONLY)
-        for name in ("max_spins_per_award", "bet_per_spin", "currency", "budget_spins", "award_ttl_seconds"):
+        for name in SPINS_ONLY:
             if getattr(self, name) is None:
                 raise ValidationFailed(f"{name} is required for a FREE_SPINS promotion", field=name)
         check_currency(self.currency)

@@ -25,7 +25,7 @@ from projections.view import BatchProjection, View
 
 # Records a flag on the player's stream: (player stream, review id, rule, evidence) -> recorded now.
 RaiseFlag = Callable[[UUID, UUID, str, dict[str, Any]], bool]
-JUDGED = (Player.FundsDeposited, Player.SpinSettled, Player.AwardReceived)
+JUDGED = (Player.FundsDeposited, Player.SpinSettled, Player.AwardReceived, Player.GoldCoinsReceived)
 LISTED = (Player.RiskFlagRaised, Player.ReviewDecided)
 
 
@@ -35,7 +35,7 @@ def activity_of(event: Any) -> Activity | None:
         return Activity("deposit", event_id, event.timestamp, amount=event.amount)
     if isinstance(event, Player.SpinSettled) and event.spin["funding"] == CASH:
         return Activity("cash_play", event_id, event.timestamp, balance_after=event.spin["balance_after"])
-    if isinstance(event, Player.AwardReceived):
+    if isinstance(event, (Player.AwardReceived, Player.GoldCoinsReceived)):  # an award of coins is an award all the same
         return Activity("award", event_id, event.timestamp, award_id=event.award_id, promo_id=event.promo_id)
     return None
 

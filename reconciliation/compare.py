@@ -290,8 +290,10 @@ class PromotionCheck:
                     self.comparison.differ("promotion", promo_id, field, self.expected[promo_id][field], actual[promo_id][field])
         self.comparison.check("promotion spins reserved", Decimal(sum(e["spins_reserved"] for e in self.expected.values())),
                               Decimal(sum(a["spins_reserved"] for a in actual.values())))
-        self.comparison.check("promotion coins reserved", sum((e["coins_reserved"] for e in self.expected.values()), ZERO),
-                              sum((a["coins_reserved"] for a in actual.values()), ZERO))
+        # Coins are summed like money, without a smoke test's promotions (whose rows are still compared above).
+        self.comparison.check("promotion coins reserved",
+                              sum((e["coins_reserved"] for e in self.expected.values() if not e["test"]), ZERO),
+                              sum((a["coins_reserved"] for a in actual.values() if not a["test"]), ZERO))
 
 
 class PromotionFigures:

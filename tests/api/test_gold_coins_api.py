@@ -250,3 +250,19 @@ def test_a_test_mark_is_set_at_definition_and_never_changes(client):
     promo_id = define(client)
     assert_envelope(client.put(f"/api/v1/promotions/{promo_id}", json=terms_json(test=True), headers=ADMIN), 400, "VALIDATION_ERROR", "test")
     assert_envelope(client.put(f"/api/v1/promotions/{promo_id}", json=coin_terms(), headers=ADMIN), 400, "VALIDATION_ERROR", "award_type")
+
+
+def test_a_test_promotion_awards_only_test_players_and_a_test_player_only_test_promotions(client, db):
+    real_player, test_player = register(client), register(client, test=True)
+    real_promo, test_promo = define(client), define(client, test=True)
+    before = event_count(db)
+    for player_id, promo_id, message in ((real_player, test_promo, "a test promotion awards only test players"),
+                                         (test_player, real_promo, "a test player takes awards only from test promotions")):
+        body = {"player_id": player_id, "promo_id": promo_id, "award_type": "FREE_SPINS", "award_value": 5,
+                "game_code": "crystal-forge-v1", "idempotency_key": unique("k")}
+        error = assert_envelope(client.post("/api/v1/awards", json=body, headers=ADMIN), 403, "INELIGIBLE", "player_id")
+        assert error["message"] == message
+    assert event_count(db) == before
+    body = {"player_id": test_player, "promo_id": test_promo, "award_type": "FREE_SPINS", "award_value": 5,
+            "game_code": "crystal-forge-v1", "idempotency_key": unique("k")}
+    assert client.post("/api/v1/awards", json=body, headers=ADMIN).status_code == 201

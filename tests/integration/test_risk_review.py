@@ -146,6 +146,22 @@ def test_more_awards_than_the_day_allows_across_promotions_are_flagged_once_and_
     assert listed[review["review_id"]]["status"] == "cleared" and listed[review["review_id"]]["note"].startswith("spoke")
 
 
+def test_awards_of_gold_coins_count_toward_the_awards_of_the_day(ledger, judge):
+    flagged = player(ledger)
+    spins_promo, coins_promo = unique("promo"), unique("coins")
+    ledger.define_promotion(spins_promo, terms())
+    ledger.define_promotion(coins_promo, terms(award_type="GOLD_COINS", max_spins_per_award=None, bet_per_spin=None, currency=None,
+                                               budget_spins=None, award_ttl_seconds=None, max_coins_per_award=Decimal("100.00"),
+                                               budget_coins=Decimal("1000.00")))
+    for _ in range(2):
+        ledger.award_free_spins(award_request(flagged, spins_promo))
+    for _ in range(3):
+        ledger.award_free_spins(award_request(flagged, coins_promo, award_type="GOLD_COINS", award_value=Decimal("10.00")))
+    (review,) = judge()
+    assert (review["player_id"], review["rule"]) == (flagged, "awards_per_day")
+    assert review["evidence"]["promotions"] == sorted([spins_promo, coins_promo]) and len(review["evidence"]["awards"]) == 5
+
+
 def test_an_event_judged_again_after_a_crash_raises_its_review_once(ledger, clock):
     player_id = player(ledger)
     deposit(ledger, player_id, "600.00")
