@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/spinledger run
 
-test: install
+# The console's browser tests drive Debian's chromium (Playwright's own download cannot work on a closed network).
+CHROMIUM := /usr/bin/chromium
+
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest -m "not chaos" tests
+
+$(CHROMIUM):
+	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 chaos: install
 	$(BIN)/python -m pytest -m chaos tests

@@ -18,6 +18,7 @@ MINORS = (
     ("1.4", "player protection: limits, cooling-off, risk reviews; ISO 3166 regions"),
     ("1.5", "games: the catalogue and maintenance (`GAME_UNDER_MAINTENANCE`)"),
     ("1.6", "gold coins (GOLD_COINS promotions and awards, coin balances, GC sessions) and test-marked smoke data"),
+    ("1.7", "lists of promotions and of campaigns (`GET /promotions`, `GET /campaigns`), for the console"),
 )
 SERVED = MINORS[-1][0]
 HEADER = "X-Api-Version"

@@ -52,7 +52,10 @@ class Keyring:
         return cls(keys)
 
     def authenticate(self, presented: str) -> ApiKey | None:
-        digest = _digest(presented)
+        return self.by_digest(_digest(presented))
+
+    def by_digest(self, digest: bytes) -> ApiKey | None:
+        """The key whose SHA-256 digest this is (the console's session holds the digest, never the key)."""
         found = None
         for key in self._keys:  # every key compared, so timing says nothing about which matched
             if hmac.compare_digest(key.digest, digest):

@@ -16,6 +16,7 @@ from eventsourcing.postgres import PostgresDatastore
 from app.audit_log import AuditLog
 from app.auth import Keyring
 from app.config import Settings
+from app.console_sessions import ConsoleSessions
 from app.database import eventsourcing_env
 from app.database_gate import DatabaseGate, gate_pool
 from app.eventstore import open_ledger
@@ -84,7 +85,7 @@ def bootstrap(
     return Services(
         settings=settings, clock=clock, keyring=Keyring.from_config(settings.api_keys), ledger=ledger, random_bytes=random_bytes,
         sessions=sessions, read_models=ReadModels(datastore), audit=audit, webhooks=webhooks, campaigns=campaigns,
-        database_gate=gate,
+        database_gate=gate, console_sessions=ConsoleSessions(datastore),
     )
 
 

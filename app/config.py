@@ -60,6 +60,9 @@ class Settings:
     risk_loss_chasing_minutes: int = 60
     risk_deposits_24h_amount: Decimal = Decimal("1000.00")
     risk_awards_per_day: int = 10
+    console_secret_key: str | None = None
+    console_session_minutes: int = 480
+    console_cookie_secure: bool = False
 
     def __post_init__(self) -> None:
         if self.campaign_heartbeat_seconds >= self.campaign_stalled_seconds:
@@ -113,6 +116,9 @@ class Settings:
             risk_loss_chasing_minutes=_bounded(env, "RISK_LOSS_CHASING_MINUTES", 60, most=7 * 24 * 60),
             risk_deposits_24h_amount=_amount(env, "RISK_DEPOSITS_24H_AMOUNT", Decimal("1000.00")),
             risk_awards_per_day=_bounded(env, "RISK_AWARDS_PER_DAY", 10, most=10_000),
+            console_secret_key=_secret(env, "CONSOLE_SECRET_KEY"),
+            console_session_minutes=_bounded(env, "CONSOLE_SESSION_MINUTES", 480, most=24 * 60),
+            console_cookie_secure=_flag(env, "CONSOLE_COOKIE_SECURE"),
         )
 
 
@@ -208,6 +214,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name) or None
+    if raw is not None and len(raw) < 32:
+        raise ConfigError(f"{name} must be at least 32 characters (it signs the console's session cookies), got {len(raw)}")
+    return raw
 
 
 def _log_level(env: Mapping[str, str], name: str, default: str) -> str:

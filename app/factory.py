@@ -12,6 +12,7 @@ from app import api_version
 from app.audit_hooks import install_audit_hooks
 from app.auth import API_KEY_SCHEME, SESSION_SCHEME
 from app.bootstrap import bootstrap
+from app.console import install_console
 from app.config import Settings
 from app.errors import register_error_handlers
 from app.http import install_request_hooks
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     for module in (players, protection, promotions, awards, campaigns, session_routes, game, games, reconciliation, compliance, reviews, audit_routes, webhook_routes, ops):
         api.register_blueprint(module.blp)
+
+    install_console(app, services.settings.console_secret_key.encode() if services.settings.console_secret_key else services.console_signing_key())
 
     install_metrics_hooks(app)  # first: its time covers every other hook, the audit row's write included
     install_audit_hooks(app)  # next: its timer starts before, and its row is written after, the other hooks

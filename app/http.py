@@ -131,7 +131,8 @@ def install_request_hooks(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers[api_version.HEADER] = api_version.SERVED
         response.headers.setdefault("Cache-Control", "no-store")
-        # JSON only: a browser must never sniff a body into HTML, nor run or frame anything it holds.
+        # A browser must never sniff a body into HTML, nor run or frame anything it holds (the console's pages load
+        # their own stylesheet, and nothing else).
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")  # the console sets its own
         return response

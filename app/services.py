@@ -13,8 +13,9 @@ from flask import current_app
 
 from app.audit_log import AuditLog, Purged
 from app.auth import Keyring
-from app.campaigns import CampaignService
+from app.campaigns import CampaignService, CampaignStatus
 from app.config import Settings
+from app.console_sessions import ConsoleSessions
 from app.database_gate import DatabaseGate
 from app.errors import ApiError
 from app.sessions import SessionStore
@@ -25,7 +26,7 @@ from domain.application import SpinLedger
 from domain.slot.crystal_forge import CRYSTAL_FORGE
 from domain.errors import ReviewNotFound, SpinNotFound
 from domain.paging import Page
-from domain.results import AwardStatus, PlayerSummary, Review, SpinRecord
+from domain.results import AwardStatus, PlayerSummary, PromotionSummary, Review, SpinRecord
 from projections.event_history import EventHistory
 from projections.lag import Lag, projection_lags
 from domain.money import COIN_CURRENCY
@@ -51,6 +52,7 @@ class Services:
     webhooks: WebhookStore
     campaigns: CampaignService
     database_gate: DatabaseGate
+    console_sessions: ConsoleSessions
 
     def get_award(self, award_id: UUID) -> AwardStatus:
         now = self.clock.now()
@@ -82,9 +84,21 @@ class Services:
     def event_history(self) -> EventHistory:
         return EventHistory(self.ledger.recorder.datastore)
 
-    def liability(self, now: datetime) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
-        """Unplayed spins x bet per promotion, from the promotions view, and the position it is at."""
-        return liability_report(self.ledger.recorder.datastore, now)
+    def list_promotions(self, after: str | None, limit: int) -> Page[PromotionSummary]:
+        """The promotions, newest first, as the event index lists them (read, each, from the event store)."""
+        ids, more = self.event_history().created("PromotionDefined", "promo_id", _position(after), limit)
+        return Page(data=[self.ledger.get_promotion(promo_id) for promo_id in ids], next_cursor=_cursor(more), has_more=more is not None)
+
+    def list_campaigns(self, after: str | None, limit: int) -> Page[CampaignStatus]:
+        """The campaigns, newest first, as the event index lists them, each with its progress."""
+        ids, more = self.event_history().created("CampaignDefined", "campaign_id", _position(after), limit)
+        return Page(data=[self.campaigns.status(campaign_id) for campaign_id in ids], next_cursor=_cursor(more), has_more=more is not None)
+
+    def liability_report(self) -> dict[str, Any]:
+        """The liability report as of now, as the API answers it and the console shows it."""
+        now = self.clock.now()
+        position, lines, coins = liability_report(self.ledger.recorder.datastore, now)  # from the promotions view
+        return {"as_of": now, "position": position, "data": lines, "coins": coins}
 
     def projection_lags(self) -> list[Lag]:
         return projection_lags(self.ledger.recorder.datastore, self.clock.now())
@@ -109,10 +123,8 @@ class Services:
 
     def list_reviews(self, status: str | None, after: str | None, limit: int) -> Page[dict[str, Any]]:
         """The risk reviews, newest first, as the worker's risk review has applied them."""
-        if after is not None and not after.isdigit():
-            raise ApiError("VALIDATION_ERROR", "after: not a cursor this list gave", field="after")
-        rows, more = Reviews(self.ledger.recorder.datastore).page(status, int(after) if after else None, limit)
-        return Page(data=rows, next_cursor=str(more) if more is not None else None, has_more=more is not None)
+        rows, more = Reviews(self.ledger.recorder.datastore).page(status, _position(after), limit)
+        return Page(data=rows, next_cursor=_cursor(more), has_more=more is not None)
 
     def decide_review(self, review_id: UUID, decision: str, note: str, decided_by: str) -> Review:
         """Records a compliance officer's decision on the player the review is of (found in the list of reviews,
@@ -167,9 +179,26 @@ class Services:
         """The audit log's purge as of the services' clock, with the configured retention."""
         return self.audit.purge(self.clock.now(), self.settings.audit_raw_retention_days)
 
+    def console_signing_key(self) -> bytes:
+        """The key the console's session cookies are signed with when ``CONSOLE_SECRET_KEY`` is not set: one per
+        database, made by the schema (``0007_console_secret.sql``), so every web process accepts the others' cookies."""
+        with self.ledger.recorder.datastore.get_connection() as conn:
+            row = conn.execute("SELECT secret FROM console_secret").fetchone()
+        return bytes(row["secret"])
+
     def close(self) -> None:
         self.audit.close()
         self.ledger.close()
+
+
+def _position(cursor: str | None) -> int | None:
+    if cursor is not None and not cursor.isdigit():
+        raise ApiError("VALIDATION_ERROR", "after: not a cursor this list gave", field="after")
+    return int(cursor) if cursor else None
+
+
+def _cursor(position: int | None) -> str | None:
+    return None if position is None else str(position)
 
 
 def services() -> Services:

@@ -81,6 +81,18 @@ class EventHistory:
                 cursor.execute(f"SELECT {EXPORT_COLUMNS} FROM {self.table} WHERE {where} ORDER BY position", params)
                 yield from cursor
 
+    def created(self, event_type: str, key: str, before: int | None, limit: int) -> tuple[list[str], int | None]:
+        """The ids (payload field ``key``) of the aggregates whose creating event is ``event_type``, newest first, from
+        before position ``before``; and the cursor of the next page (``None``: the last)."""
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT position, payload ->> %(key)s AS id FROM {self.table} WHERE type = %(type)s AND version = 1"
+                " AND position < %(before)s ORDER BY position DESC LIMIT %(limit)s",
+                {"key": key, "type": event_type, "before": before if before is not None else 2**62, "limit": limit + 1},
+            ).fetchall()
+        more = len(rows) > limit
+        return [row["id"] for row in rows[:limit]], rows[limit - 1]["position"] if more else None
+
     def count(self, selection: EventFilter, after: int = 0) -> int:
         where, params = selection.where(after)
         with self.datastore.get_connection() as conn:

@@ -28,6 +28,8 @@ API_KEYS = {
     "test-compliance-key": {"name": "compliance", "scopes": ["compliance"]},
     "test-metrics-key": {"name": "prometheus", "scopes": ["metrics"]},
     "test-operator-key": {"name": "operator", "scopes": ["games:write"]},
+    # The console's tests sign in with it: every scope its pages need.
+    "test-officer-key": {"name": "officer", "scopes": ["finance", "compliance", "awards:write", "awards:read", "promotions:write"]},
 }
 METRICS = {"Authorization": "Bearer test-metrics-key"}
 ADMIN = {"Authorization": "Bearer test-admin-key"}

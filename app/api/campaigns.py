@@ -19,7 +19,7 @@ from app.schemas.campaigns import (
     LaunchedSchema,
     ResultsArgsSchema,
 )
-from app.schemas.common import page_schema
+from app.schemas.common import PageArgsSchema, page_schema
 from app.services import services
 from domain.campaign import CampaignTerms
 
@@ -28,6 +28,7 @@ blp = Blueprint("campaigns", __name__, url_prefix="/api/v1", description="Campai
 # A million ids of up to 64 characters, a line each, in either format.
 AUDIENCE_BODY_LIMIT = 96 * 1024 * 1024
 CampaignResultPageSchema = page_schema(CampaignResultSchema, "CampaignResultPage")
+CampaignPage = page_schema(CampaignSchema, "CampaignPage")
 AUDIENCE_BODY = {
     "required": True,
     "description": "the players to add: CSV with the header line player_id and one id a line, or one JSON object a "
@@ -54,6 +55,14 @@ def put_campaign(terms: CampaignTerms, campaign_id: str) -> Any:
 @blp.response(200, CampaignSchema)
 def get_campaign(campaign_id: str) -> Any:
     return services().campaigns.status(campaign_id)
+
+
+@blp.route("/campaigns", methods=["GET"])
+@require_scope("awards:write", "awards:read")
+@blp.arguments(PageArgsSchema(), location="query")
+@blp.response(200, CampaignPage, description="newest first, once the event index has them, each with its progress (API 1.7)")
+def list_campaigns(args: dict[str, Any]) -> Any:
+    return services().list_campaigns(args.get("after"), args["limit"])
 
 
 @blp.route("/campaigns/<extid:campaign_id>/audience", methods=["POST"])

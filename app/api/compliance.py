@@ -35,6 +35,11 @@ def history() -> EventHistory:
 @blp.arguments(EventArgsSchema(), location="query")
 @blp.response(200, EventPage, description="in position order; next_cursor is the last position of the page")
 def list_events(args: dict[str, Any]) -> Any:
+    return event_page(args)
+
+
+def event_page(args: dict[str, Any]) -> dict[str, Any]:
+    """The page the route answers (and the console shows): ``args`` as ``EventArgsSchema`` loads them."""
     events, more = history().page(args["selection"], args["after"], args["limit"])
     cursor = str(events[-1]["position"]) if events else (str(args["after"]) if args["after"] else None)
     return {"data": events, "next_cursor": cursor, "has_more": more}
@@ -47,6 +52,11 @@ def list_events(args: dict[str, Any]) -> Any:
                             "content": {"application/x-ndjson": {"schema": {"type": "string"}},
                                         "text/csv": {"schema": {"type": "string"}}}}})
 def export_events(args: dict[str, Any]) -> Response:
+    return event_export(args)
+
+
+def event_export(args: dict[str, Any]) -> Response:
+    """The export the route streams (and the console's Export button): ``args`` as ``ExportArgsSchema`` loads them."""
     lines, mimetype = FORMATS[args["format"]]
     rows = history().stream(args["selection"], args["after"])
     return Response(stream_with_context(lines(rows)), mimetype=mimetype,

@@ -5,9 +5,11 @@ from typing import Any
 from app.auth import require_scope
 from app.http import Blueprint
 from app.schemas.promotions import EndPromotionSchema, PromotionSchema, PromotionTermsSchema
-from app.services import ledger
+from app.schemas.common import PageArgsSchema, page_schema
+from app.services import ledger, services
 from domain.promotion import PromotionTerms
 
+PromotionPage = page_schema(PromotionSchema, "PromotionPage")
 blp = Blueprint("promotions", __name__, url_prefix="/api/v1", description="Promotions: terms and budget")
 
 
@@ -26,6 +28,14 @@ def put_promotion(terms: PromotionTerms, promo_id: str) -> Any:
 @blp.response(200, PromotionSchema)
 def get_promotion(promo_id: str) -> Any:
     return ledger().get_promotion(promo_id)
+
+
+@blp.route("/promotions", methods=["GET"])
+@require_scope("promotions:write", "awards:read", "awards:write")
+@blp.arguments(PageArgsSchema(), location="query")
+@blp.response(200, PromotionPage, description="newest first, once the event index has them (API 1.7)")
+def list_promotions(args: dict[str, Any]) -> Any:
+    return services().list_promotions(args.get("after"), args["limit"])
 
 
 @blp.route("/promotions/<extid:promo_id>/end", methods=["POST"])

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +7,7 @@ from flask import Response
 
 from app.auth import require_scope
 from app.http import Blueprint
+from app.report_csv import run_csv
 from app.schemas.common import PageArgsSchema, page_schema
 from app.schemas.reconciliation import LiabilityReportSchema, RunRequestSchema, RunSchema
 from app.services import ledger, services
@@ -45,15 +44,7 @@ def get_run(run_id: UUID) -> Any:
 @blp.doc(responses={"200": {"description": "the run as CSV: one line per check, then one per discrepancy",
                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def export_run(run_id: UUID) -> Response:
-    report = ledger().get_reconciliation(run_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["kind", "name_or_entity", "id", "field", "expected", "actual", "drift", "drift_pct", "alert"])
-    for check in report["checks"]:
-        writer.writerow(["check", check["name"], "", "", check["expected"], check["actual"], check["drift"], check["drift_pct"], check["alert"]])
-    for item in report["discrepancies"]:
-        writer.writerow(["discrepancy", item["entity"], item["id"], item["field"], item["expected"], item["actual"], "", "", ""])
-    return Response(out.getvalue(), mimetype="text/csv",
+    return Response(run_csv(ledger().get_reconciliation(run_id)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="reconciliation-{run_id}.csv"'})
 
 
@@ -61,6 +52,4 @@ def export_run(run_id: UUID) -> Response:
 @require_scope("finance")
 @blp.response(200, LiabilityReportSchema, description="per promotion, from the promotions view")
 def liability() -> Any:
-    now = services().clock.now()
-    position, lines, coins = services().liability(now)
-    return {"as_of": now, "position": position, "data": lines, "coins": coins}
+    return services().liability_report()

@@ -42,7 +42,7 @@ def list_subscriptions(args: dict[str, Any]) -> Any:
 @require_scope("awards:write")
 @blp.response(200, SubscriptionSchema)
 def get_subscription(subscription_id: UUID) -> Any:
-    return _live(subscription_id)
+    return live_subscription(subscription_id)
 
 
 @blp.route("/webhooks/<uuid:subscription_id>", methods=["DELETE"])
@@ -59,7 +59,7 @@ def unsubscribe(subscription_id: UUID) -> Any:
 @blp.arguments(DeliveryArgsSchema(), location="query")
 @blp.response(200, DeliveryPage, description="newest event first; ?status=dead for the dead letters")
 def list_deliveries(args: dict[str, Any], subscription_id: UUID) -> Any:
-    _live(subscription_id)
+    live_subscription(subscription_id)
     return services().webhooks.deliveries(subscription_id, args.get("status"), args.get("after"), args["limit"])
 
 
@@ -68,11 +68,11 @@ def list_deliveries(args: dict[str, Any], subscription_id: UUID) -> Any:
 @blp.arguments(RedeliverRequestSchema())
 @blp.response(202, RedeliverResultSchema, description="these deliveries are due again, with a fresh day of retries")
 def redeliver(body: dict[str, Any], subscription_id: UUID) -> Any:
-    _live(subscription_id)
+    live_subscription(subscription_id)
     return {"requeued": services().webhooks.redeliver(subscription_id, body["delivery_ids"], services().clock.now())}
 
 
-def _live(subscription_id: UUID) -> dict[str, Any]:
+def live_subscription(subscription_id: UUID) -> dict[str, Any]:
     found = services().webhooks.subscription(subscription_id)
     if found is None:
         raise WebhookNotFound(f"no webhook subscription {subscription_id}", field="subscription_id")

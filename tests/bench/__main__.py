@@ -27,7 +27,7 @@ from app.database import LOCAL_SERVER_URL, create_database, drop_database, serve
 from domain.slot.certification.exact import exact_report
 from domain.slot.certification.montecarlo import MonteCarloResult, simulate
 from domain.slot.crystal_forge import CRYSTAL_FORGE
-from tests.bench import campaigns, compliance, cpu, read_models, webhooks, wrk
+from tests.bench import campaigns, compliance, console, cpu, read_models, webhooks, wrk
 
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key"
@@ -55,7 +55,7 @@ def start_server(database_url: str, port: int) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": database_url,
         "PORT": str(port),
-        "SPINLEDGER_API_KEYS": json.dumps({KEY: ["players:write", "promotions:write", "awards:write", "awards:read", "compliance"]}),
+        "SPINLEDGER_API_KEYS": json.dumps({KEY: ["players:write", "promotions:write", "awards:write", "awards:read", "compliance", "finance"]}),
     }
     # The same gunicorn command line as `spinledger serve`, serving the app with the reference endpoint.
     command = "from app.cli import serve; from app.config import Settings; serve(Settings.from_env(), 'tests.bench.bench_app:application')"
@@ -339,6 +339,7 @@ def main() -> int:
         process = start_server(with_database(server_url, dbname), port)
         try:
             audit = compliance.bench_compliance(base, AUTH, with_database(server_url, dbname), players)
+            pages = console.bench_console(base, KEY, AUTH, players[0])
         finally:
             stop_server(process)
     finally:
@@ -397,6 +398,7 @@ def main() -> int:
         {"figure": "export peak memory, CLI (MiB)", "value": round(audit.cli_peak_mib, 1), "limit": "flat: <= a tenth's + 32",
          "passed": audit.cli_peak_mib <= audit.tenth_peak_mib + 32,
          "note": f"{audit.cli_events:,} events ({audit.cli_events / audit.cli_seconds:,.0f}/s); the last {audit.tenth_events:,}: {audit.tenth_peak_mib:.1f} MiB"},
+        console_row(pages, figures.reconcile_events),
         {"figure": "exact RTP, every stop combination (s)", "value": round(exact_seconds, 2), "limit": "<= 5", "passed": exact_seconds <= 5, "note": ""},
         {"figure": "Monte Carlo engine (spins/s)", "value": round(sampled.evaluations_per_second), "limit": ">= 1,000,000",
          "passed": sampled.evaluations_per_second >= 1_000_000, "note": f"{sampled.evaluations:,} spins evaluated"},
@@ -407,6 +409,17 @@ def main() -> int:
         print(f"{row['figure']:45} {row['value']!s:>10}  {row['limit'] or '':28} {'yes' if row['passed'] else 'NO':4} {row['note']}")
     (HERE / "results.json").write_text(json.dumps({"measured_at": iso(datetime.now(timezone.utc)), "rows": rows}, indent=2))
     return 0
+
+
+def console_row(pages: list[console.PageFigures], events: int) -> dict[str, object]:
+    """The slowest console page by its p99 server time, beside the API call it is built on."""
+    slowest = max(pages, key=lambda figures: percentile(figures.page_server_ms, 99))
+    page_p99 = percentile(slowest.page_server_ms, 99)
+    return {"figure": "console, slowest page p99 server time (ms)", "value": round(page_p99, 1), "limit": "<= 200",
+            "passed": all(percentile(figures.page_server_ms, 99) <= 200 for figures in pages),
+            "note": f"{slowest.page} beside {slowest.api} (client p99 {percentile(slowest.api_client_ms, 99):.1f} ms; the page's client p99 "
+                    f"{percentile(slowest.page_client_ms, 99):.1f} ms), {events:,} events stored; every page p99: "
+                    + ", ".join(f"{figures.page.split('?')[0]} {percentile(figures.page_server_ms, 99):.1f}" for figures in pages)}
 
 
 if __name__ == "__main__":

@@ -42,3 +42,14 @@ def test_the_audit_purge_runs_at_half_past_three_utc_unless_told_otherwise():
         Settings.from_env({"AUDIT_PURGE_CRON": "every night"})
     with pytest.raises(ConfigError, match="^RECONCILE_CRON must be a crontab expression such as '0 2 \\* \\* \\*'"):
         Settings.from_env({"RECONCILE_CRON": "61 2 * * *"})
+
+
+def test_the_console_settings_are_read_and_a_short_signing_key_is_refused():
+    settings = Settings.from_env({"CONSOLE_SECRET_KEY": "k" * 32, "CONSOLE_SESSION_MINUTES": "60", "CONSOLE_COOKIE_SECURE": "true"})
+    assert (settings.console_secret_key, settings.console_session_minutes, settings.console_cookie_secure) == ("k" * 32, 60, True)
+    defaults = Settings.from_env({})
+    assert (defaults.console_secret_key, defaults.console_session_minutes, defaults.console_cookie_secure) == (None, 480, False)
+    with pytest.raises(ConfigError, match="CONSOLE_SECRET_KEY must be at least 32 characters"):
+        Settings.from_env({"CONSOLE_SECRET_KEY": "short"})
+    with pytest.raises(ConfigError, match="CONSOLE_SESSION_MINUTES must be at most 1440"):
+        Settings.from_env({"CONSOLE_SESSION_MINUTES": "2000"})
