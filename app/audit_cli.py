@@ -29,9 +29,7 @@ def purge(settings: Settings) -> int:
     """Purges, prints what it purged; exits 0 (2 without a database)."""
     from app.bootstrap import bootstrap
 
-    if not settings.database_url:
-        print("spinledger: DATABASE_URL is not set", file=sys.stderr)
-        return 2
+    assert settings.database_url, "one_shot commands run with_reachable_database first"
     services = bootstrap(settings)
     try:
         purged = services.purge_audit_log()

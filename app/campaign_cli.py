@@ -29,9 +29,7 @@ def add_campaign_commands(commands: Any) -> None:
 def campaign_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.bootstrap import bootstrap
 
-    if not settings.database_url:
-        print("spinledger: DATABASE_URL is not set", file=sys.stderr)
-        return 2
+    assert settings.database_url, "one_shot commands run with_reachable_database first"
     services = bootstrap(settings)
     try:
         status = services.campaigns.status(args.campaign_id)

@@ -15,13 +15,17 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+import psycopg
+
 from app import gunicorn_hooks
 from app.audit_cli import add_audit_commands, audit_command
 from app.campaign_cli import add_campaign_commands, campaign_command
+from app.cli_database import DatabaseUnreachable, with_reachable_database
 from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
 from app.db_cli import add_db_commands, db_command
 from app.logs import configure_logging
+from app.schema import first_line
 from app.smoke import add_smoke_command, smoke_command
 
 WSGI_TARGET = "app.wsgi:application"
@@ -113,9 +117,7 @@ def rebuild_projections(settings: Settings, names: list[str]) -> int:
     from projections.rebuild import rebuild
     from projections.source import EventSource
 
-    if not settings.database_url:
-        print("spinledger: DATABASE_URL is not set", file=sys.stderr)
-        return 2
+    assert settings.database_url, "one_shot commands run with_reachable_database first"
     unknown = sorted(set(names) - set(PROJECTIONS))
     if unknown:
         print(f"spinledger: no projection {', '.join(unknown)} (there are {', '.join(PROJECTIONS)})", file=sys.stderr)
@@ -202,9 +204,7 @@ def export_events(settings: Settings, args: argparse.Namespace) -> int:
     from app.bootstrap import projections_datastore
     from projections.event_history import EventHistory
 
-    if not settings.database_url:
-        print("spinledger: DATABASE_URL is not set", file=sys.stderr)
-        return 2
+    assert settings.database_url, "one_shot commands run with_reachable_database first"
     query = {"player_id": args.player_id, "promo_id": args.promo_id, "award_id": args.award_id, "type": args.type,
              "from": args.since, "to": args.until, "after": args.after, "format": args.format}
     try:
@@ -298,12 +298,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"spinledger: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command in ONE_SHOT_COMMANDS:
+        try:
+            settings = with_reachable_database(settings)
+            return one_shot(settings, args)
+        except DatabaseUnreachable as unreachable:
+            print(f"spinledger: {unreachable}", file=sys.stderr)
+        except psycopg.OperationalError as lost:  # reached at the start, lost on the way
+            print(f"spinledger: lost the database: {first_line(lost)}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         serve(settings)
     if args.command == "worker":
         from app.worker import run_worker
 
         return run_worker(settings)
+    return run(settings)
+
+
+# The commands that do one thing on the database and exit: they find it as with_reachable_database says.
+ONE_SHOT_COMMANDS = ("projections", "reconcile", "events", "audit", "db", "campaigns")
+
+
+def one_shot(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "projections":
         return rebuild_projections(settings, args.names)
     if args.command == "reconcile":
@@ -314,9 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         return audit_command(settings, args)
     if args.command == "db":
         return db_command(settings, args)
-    if args.command == "campaigns":
-        return campaign_command(settings, args)
-    return run(settings)
+    return campaign_command(settings, args)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,7 @@ def add_db_commands(commands: Any) -> None:
 
 
 def db_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.database_url:
-        print("spinledger: DATABASE_URL is not set", file=sys.stderr)
-        return 2
+    assert settings.database_url, "one_shot commands run with_reachable_database first"
     url = settings.database_url
     return _reporting_failures(lambda: upgrade_now(url) if args.db_command == "upgrade" else show_version(url))
 

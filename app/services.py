@@ -181,7 +181,7 @@ class Services:
 
     def console_signing_key(self) -> bytes:
         """The key the console's session cookies are signed with when ``CONSOLE_SECRET_KEY`` is not set: one per
-        database, made by the schema (``0007_console_secret.sql``), so every web process accepts the others' cookies."""
+        database, made by the schema (``0007_console.sql``), so every web process accepts the others' cookies."""
         with self.ledger.recorder.datastore.get_connection() as conn:
             row = conn.execute("SELECT secret FROM console_secret").fetchone()
         return bytes(row["secret"])

@@ -11,10 +11,10 @@ from uuid import UUID
 from flask import redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from app.api import audit as audit_api, awards as awards_api, compliance as api
+from app.api import audit as audit_api, awards as awards_api, compliance as api, players as players_api
 from app.console.forms import errors_text, read_query
 from app.console.grid import grid_rows, symbol_names
-from app.console.signin import blp, needs_scope_of
+from app.console.signin import blp, holds, needs_scope_of
 from app.schemas.audit import AuditQueryArgsSchema, AuditRequestPage
 from app.schemas.compliance import EventArgsSchema, EventPage, ExportArgsSchema, GameHistoryPage, SpinRecordSchema, SpinReplaySchema
 from app.schemas.fields import EXTERNAL_ID_PATTERN
@@ -53,13 +53,18 @@ def events_export() -> Any:
 @blp.route("/players/<extid:player_id>")
 @needs_scope_of(api.game_history)
 def player(player_id: str) -> str:
-    profile = PlayerSchema().dump(services().get_player(player_id))
-    awards = awards_api.AwardPageSchema().dump(services().list_player_awards(player_id, None, 20))
+    """The game history is the page's own (the compliance scope); the profile and the awards are shown to a key
+    that may read them through their own API routes, and otherwise named as needing those scopes."""
+    profile_scopes = players_api.get_player.required_scopes  # type: ignore[attr-defined]
+    award_scopes = awards_api.list_player_awards.required_scopes  # type: ignore[attr-defined]
+    profile = PlayerSchema().dump(services().get_player(player_id)) if holds(*profile_scopes) else None
+    awards = awards_api.AwardPageSchema().dump(services().list_player_awards(player_id, None, 20)) if holds(*award_scopes) else None
     rounds, older = ledger().game_history(player_id, None, LAST_GAMES)
     games = GameHistoryPage().dump({"data": rounds, "next_cursor": None if older is None else str(older), "has_more": older is not None})
     for game in games["data"]:
         game["grids"] = [grid_rows(spin) for spin in game["spins"]]
-    return render_template("console/player.html", title=f"Player {player_id}", player=profile, awards=awards, games=games)
+    return render_template("console/player.html", title=f"Player {player_id}", player_id=player_id, player=profile, awards=awards,
+                           games=games, profile_scopes=profile_scopes, award_scopes=award_scopes)
 
 
 @blp.route("/spins/<uuid:spin_id>")

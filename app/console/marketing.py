@@ -44,7 +44,7 @@ def promotions() -> Any:
     lookup, lookup_error = _looked_up_award()
     return render_template("console/promotions.html", title="Promotions", page=page, errors=errors, campaigns=campaigns,
                            campaign_scopes=campaigns_api.list_campaigns.required_scopes,  # type: ignore[attr-defined]
-                           award=lookup, award_error=lookup_error, query=request.args)
+                           award=lookup, award_error=lookup_error, query=request.args), 400 if errors else 200
 
 
 def _looked_up_award() -> tuple[dict[str, Any] | None, str | None]:

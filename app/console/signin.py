@@ -117,6 +117,7 @@ def login() -> Any:
     if key is None:
         return render_template("console/login.html", title="Sign in", next=target, refused=True), 401
     lifetime = current_app.permanent_session_lifetime
+    _close_session()  # signing in again ends the previous session: a copy of its cookie opens nothing
     session.clear()  # a fresh session (and CSRF token) at each sign-in
     session.permanent = True
     session["sid"] = services().console_sessions.open(key.name, services().clock.now(), lifetime, services().random_bytes)
@@ -127,10 +128,14 @@ def login() -> Any:
 
 @blp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    if isinstance(session.get("sid"), str):
-        services().console_sessions.close(session["sid"], services().clock.now())
+    _close_session()
     session.clear()
     return redirect(url_for("console.login"))
+
+
+def _close_session() -> None:
+    if isinstance(session.get("sid"), str):
+        services().console_sessions.close(session["sid"], services().clock.now())
 
 
 def _safe_next(target: str | None) -> str:

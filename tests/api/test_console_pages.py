@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import json
 import re
 
@@ -106,10 +108,38 @@ def test_bad_event_filters_are_refused_naming_the_field(client):
     assert "from" in alert and "type" in alert
 
 
+def test_a_compliance_only_key_sees_a_players_games_but_not_the_profile_or_awards_its_api_routes_refuse_it(app, client):
+    player_id, session = funded_session(client, "50.00")
+    assert spin(client, session).status_code == 200
+    caught_up(app)
+    assert client.get(f"/api/v1/players/{player_id}", headers=COMPLIANCE).status_code == 403
+    sign_in(client, "test-compliance-key")
+    response = client.get(f"/console/players/{player_id}")
+    assert response.status_code == 200
+    soup = page(response)
+    assert soup.h1.get_text() == f"Player {player_id}"
+    assert soup.select_one("dl.facts") is None and soup.select_one("table.awards") is None
+    needs = [p.get_text(" ", strip=True) for p in soup.select("p.needs-scope")]
+    assert needs == ["The profile needs an API key with the scope players:write or awards:read.",
+                     "The awards need an API key with the scope awards:read or awards:write."]
+    assert len(soup.select("table.grid")) == 1
+
+
+def test_a_bad_promotions_cursor_is_refused_naming_the_field(client):
+    sign_in(client)
+    response = client.get("/console/promotions?after=nope")
+    assert response.status_code == 400
+    assert "after" in page(response).find(role="alert").get_text(" ", strip=True)
+
+
 def test_the_player_page_shows_the_profile_awards_and_last_games_with_their_grids(app, client):
     player_id, session = funded_session(client, "50.00")
-    for _ in range(3):
-        assert spin(client, session).status_code == 200
+    played = won = 0
+    while played < 3 or (not won and played < 40):  # at least one winning spin, so a highlight is drawn
+        response = spin(client, session)
+        assert response.status_code == 200
+        played, won = played + 1, won + (Decimal(response.json["totalWin"]) > 0)
+    assert won, "no spin of 40 won: the highlight cannot be checked"
     caught_up(app)
     sign_in(client)
     soup = page(client.get(f"/console/players/{player_id}"))
@@ -118,7 +148,7 @@ def test_the_player_page_shows_the_profile_awards_and_last_games_with_their_grid
     assert f"{profile['balance']} CAD" in soup.select_one("dl.facts").get_text(" ", strip=True)
     history = client.get(f"/api/v1/players/{player_id}/game-history?limit=10", headers=COMPLIANCE).json["data"]
     grids = soup.select("table.grid")
-    assert len(grids) == sum(len(game["spins"]) for game in history) == 3
+    assert len(grids) == sum(len(game["spins"]) for game in history) == played
     spins = [spin_record for game in history for spin_record in game["spins"]]
     for grid, record in zip(grids, spins):
         cells = [cell for row in grid.find("tbody").find_all("tr") for cell in row.find_all("td")]
@@ -127,6 +157,7 @@ def test_the_player_page_shows_the_profile_awards_and_last_games_with_their_grid
         marked = {(index % 5, index // 5) for index, cell in enumerate(cells) if "win" in (cell.get("class") or [])}
         assert marked == winning
         assert all(re.fullmatch(r"[A-Z][A-Za-z ]+", cell.find(string=True).strip()) for cell in cells)
+    assert any(record["wins"] for record in spins)
 
 
 def test_the_spin_page_replays_the_spin_and_says_it_matches(app, client):

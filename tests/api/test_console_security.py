@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from markupsafe import escape
 
 from tests.api.helpers import define
 from tests.api.test_operations_api import caught_up
 from tests.console_support import CONSOLE_PAGES, OFFICER_KEY, csrf_token, page, sign_in
-from tests.support import API_KEYS, event_count, unique
+from tests.support import ADMIN, API_KEYS, event_count, unique
 
 
 @pytest.mark.parametrize("path", [*CONSOLE_PAGES, "/console/reconciliation/runs/0191e0a2-0000-7000-8000-000000000000",
@@ -80,11 +83,22 @@ def test_signing_out_ends_the_session_and_a_copy_of_its_cookie_opens_nothing(cli
     assert thief.get("/console/liability").status_code == 302
 
 
+def test_signing_in_again_ends_the_previous_session_and_a_copy_of_its_cookie_opens_nothing(client, app):
+    sign_in(client)
+    earlier = client.get_cookie("spinledger_console", path="/console").value
+    sign_in(client)
+    assert client.get("/console/liability").status_code == 200
+    thief = app.test_client()
+    thief.set_cookie("spinledger_console", earlier, path="/console")
+    assert thief.get("/console/liability").status_code == 302
+
+
 def test_no_page_holds_an_api_key_nor_does_the_log(client, app, caplog):
     caught_up(app)
     with caplog.at_level("DEBUG"):
         sign_in(client)
-        pages = [client.get(path).get_data(as_text=True) for path in CONSOLE_PAGES]
+        shown = [*CONSOLE_PAGES, "/console/players/someone", "/console/reconciliation/runs/0191e0a2-0000-7000-8000-000000000000"]
+        pages = [client.get(path).get_data(as_text=True) for path in shown]
         pages.append(client.get("/console/login").get_data(as_text=True))
     for html in pages:
         for secret in API_KEYS:
@@ -105,18 +119,24 @@ def test_a_page_loads_nothing_but_its_own_stylesheet(client):
     assert client.get("/console/static/console.css").status_code == 200
 
 
-def test_an_html_injection_stored_in_a_promotion_name_is_shown_as_text(client, app):
+def test_an_html_injection_stored_in_a_promotion_name_or_reason_is_shown_as_text(client, app):
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     promo_id = define(client, name=hostile)
+    ended = client.post(f"/api/v1/promotions/{promo_id}/end", json={"reason": hostile}, headers=ADMIN)
+    assert ended.status_code == 200, ended.json
     caught_up(app)
     sign_in(client)
-    for path in ("/console/liability", "/console/promotions"):
+    as_json = json.dumps(hostile)[1:-1]  # the events page shows payloads as JSON: the name and the reason in it
+    for path, shown in (("/console/liability", hostile), ("/console/promotions", hostile),
+                        (f"/console/events?promo_id={promo_id}", as_json)):
         html = client.get(path).get_data(as_text=True)
-        assert hostile not in html, path
-        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in html, path
+        assert hostile not in html and "<script" not in html, path
+        assert str(escape(shown)) in html, path
         soup = page(client.get(path))
         assert soup.find("script") is None and soup.find("img") is None
-        assert hostile in soup.get_text(), path
+        assert shown in soup.get_text(), path
+    events = page(client.get(f"/console/events?promo_id={promo_id}")).get_text()
+    assert f'"reason": "{as_json}"' in events and f'"name": "{as_json}"' in events
     assert promo_id in client.get("/console/promotions").get_data(as_text=True)
 
 
