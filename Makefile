@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test chaos bench clean
+.PHONY: install run test chaos bench clean client
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ test: install $(CHROMIUM)
 
 $(CHROMIUM):
 	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+# The TypeScript client (clients/typescript): its types regenerated from the app's OpenAPI document, then checked.
+client: install
+	PYTHON=$(BIN)/python bash clients/typescript/generate.sh
+	cd clients/typescript && npm run --silent typecheck
 
 chaos: install
 	$(BIN)/python -m pytest -m chaos tests

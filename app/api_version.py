@@ -19,6 +19,7 @@ MINORS = (
     ("1.5", "games: the catalogue and maintenance (`GAME_UNDER_MAINTENANCE`)"),
     ("1.6", "gold coins (GOLD_COINS promotions and awards, coin balances, GC sessions) and test-marked smoke data"),
     ("1.7", "lists of promotions and of campaigns (`GET /promotions`, `GET /campaigns`), for the console"),
+    ("1.8", "one audit log row with its bodies (`GET /audit/requests/{id}`), and the list without them (`bodies=false`)"),
 )
 SERVED = MINORS[-1][0]
 HEADER = "X-Api-Version"

@@ -38,10 +38,12 @@ MAX_BYTES = 2**31 - 1  # what an integer column holds: a body's size claimed by 
 SELECT = """
 SELECT id, at, method, route, path, status, key_name, session_id, idempotency_key, request_id,
     CASE WHEN cardinality(player_ids) = 1 THEN player_ids[1] END AS player_id, player_ids, latency_ms,
-    request_body, request_text, request_bytes, request_truncated,
-    response_body, response_text, response_bytes, response_truncated, bodies_purged_at
+    {bodies}, request_bytes, request_truncated, response_bytes, response_truncated, bodies_purged_at
 FROM audit_requests WHERE {where} ORDER BY at DESC, id DESC LIMIT %(limit)s
 """
+BODIES = "request_body, request_text, response_body, response_text"
+# A list without its bodies (their sizes stay): a batch award's are hundreds of kilobytes each.
+NO_BODIES = "NULL::jsonb AS request_body, NULL::text AS request_text, NULL::jsonb AS response_body, NULL::text AS response_text"
 # In batches of PURGE_BATCH rows, each its own short statement, so a large purge never holds a long lock.
 DELETE_OLD_ROWS = """
 DELETE FROM audit_requests WHERE id IN (SELECT id FROM audit_requests WHERE at < %(before)s LIMIT %(batch)s)
@@ -185,8 +187,9 @@ class AuditLog:
 
     def query(self, *, since: datetime | None = None, until: datetime | None = None, route: str | None = None,
               player_id: str | None = None, key_name: str | None = None, after: str | None = None,
-              limit: int = 50) -> Page[dict[str, Any]]:
-        """Newest first; ``since`` inclusive, ``until`` exclusive; ``after`` is a page's ``next_cursor``."""
+              limit: int = 50, bodies: bool = True) -> Page[dict[str, Any]]:
+        """Newest first; ``since`` inclusive, ``until`` exclusive; ``after`` is a page's ``next_cursor``;
+        without ``bodies``, each row's bodies are null (``get`` has them)."""
         params: dict[str, Any] = {"since": since, "until": until, "route": route, "player_ids": [player_id],
                                   "key_name": key_name, "limit": limit + 1}
         where = [condition for condition, value in (
@@ -197,10 +200,18 @@ class AuditLog:
             params["after_at"], params["after_id"] = _parse_cursor(after)
             where.append("(at, id) < (%(after_at)s, %(after_id)s)")
         with self._datastore.get_connection() as conn:
-            rows = conn.execute(SELECT.format(where=" AND ".join(where) or "true"), params).fetchall()
+            rows = conn.execute(SELECT.format(bodies=BODIES if bodies else NO_BODIES, where=" AND ".join(where) or "true"), params).fetchall()
         has_more = len(rows) > limit
         data = rows[:limit]
         return Page(data=data, next_cursor=_cursor(data[-1]) if has_more else None, has_more=has_more)
+
+    def get(self, request_id: int) -> dict[str, Any]:
+        """One call with its bodies."""
+        with self._datastore.get_connection() as conn:
+            row = conn.execute(SELECT.format(bodies=BODIES, where="id = %(id)s"), {"id": request_id, "limit": 1}).fetchone()
+        if row is None:
+            raise ApiError("AUDIT_REQUEST_NOT_FOUND", f"no audit log row {request_id}", field="id")
+        return row
 
     def purge(self, now: datetime, raw_retention_days: int) -> Purged:
         """Deletes rows older than 12 months, then empties the bodies older than the retention."""

@@ -15,7 +15,7 @@ from app.api import audit as audit_api, awards as awards_api, compliance as api,
 from app.console.forms import errors_text, read_query
 from app.console.grid import grid_rows, symbol_names
 from app.console.signin import blp, holds, needs_scope_of
-from app.schemas.audit import AuditQueryArgsSchema, AuditRequestPage
+from app.schemas.audit import AuditQueryArgsSchema, AuditRequestPage, AuditRequestSchema
 from app.schemas.compliance import EventArgsSchema, EventPage, ExportArgsSchema, GameHistoryPage, SpinRecordSchema, SpinReplaySchema
 from app.schemas.fields import EXTERNAL_ID_PATTERN
 from app.schemas.players import PlayerSchema
@@ -81,11 +81,21 @@ def spin(spin_id: UUID) -> str:
 @needs_scope_of(audit_api.list_audit_requests)
 def audit() -> Any:
     args, errors = read_query(AuditQueryArgsSchema(), request.args, ignore=("limit",))
-    page = AuditRequestPage().dump(services().audit.query(**{**args, "limit": AUDIT_ROWS_PER_PAGE})) if args is not None else None
+    # The list shows each call's body sizes; a call's own page has its bodies (one batch award's can be 1 MB).
+    query = {**args, "limit": AUDIT_ROWS_PER_PAGE, "bodies": False} if args is not None else None
+    page = AuditRequestPage().dump(services().audit.query(**query)) if query is not None else None
     filters = {key: value for key, value in request.args.items() if key in ("from", "to", "route", "player_id", "key_name") and value.strip()}
     next_url = url_for("console.audit", **filters, after=page["next_cursor"]) if page and page["has_more"] else None
-    return render_template("console/audit.html", title="Audit log", page=page, errors=errors, filters=filters, next_url=next_url,
-                           pretty=lambda body: json.dumps(body, indent=2, sort_keys=True)), 400 if errors else 200
+    return render_template("console/audit.html", title="Audit log", page=page, errors=errors, filters=filters,
+                           next_url=next_url), 400 if errors else 200
+
+
+@blp.route("/audit/<int:request_id>")
+@needs_scope_of(audit_api.get_audit_request)
+def audit_call(request_id: int) -> str:
+    row = AuditRequestSchema().dump(services().audit.get(request_id))
+    return render_template("console/audit_call.html", title=f"Audit log row {request_id}", row=row,
+                           pretty=lambda body: json.dumps(body, indent=2, sort_keys=True))
 
 
 

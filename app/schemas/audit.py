@@ -16,6 +16,8 @@ class AuditQueryArgsSchema(PageArgsSchema):
     route = fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "/api/v1/awards/<uuid:award_id>/cancel"})
     player_id = fields.String(validate=validate.Length(min=1, max=255))
     key_name = fields.String(validate=validate.Length(min=1, max=255), metadata={"description": "the API key's name"})
+    bodies = fields.Boolean(load_default=True, metadata={
+        "description": "false: each row's bodies are null and only their sizes are given; GET /audit/requests/{id} has them (API 1.8)"})
 
     @post_load
     def _query(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

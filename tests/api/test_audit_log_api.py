@@ -273,6 +273,25 @@ def test_the_audit_query_pages_newest_first_with_a_cursor_and_no_repeats(client,
     assert seen == expected and pages == 3 and len(set(seen)) == 7
 
 
+def test_a_list_without_bodies_keeps_their_sizes_and_one_row_read_by_its_id_has_them(client):
+    player_id = register(client)
+    _, request_id = deposit(client, player_id, "3.00")
+    (full,) = audit_page(client, player_id=player_id)["data"]
+    (bare,) = audit_page(client, player_id=player_id, bodies="false")["data"]
+    bodies = ("request_body", "request_text", "response_body", "response_text")
+    assert all(bare[field] is None for field in bodies) and full["request_body"]["amount"] == "3.00"
+    assert {k: v for k, v in bare.items() if k not in bodies} == {k: v for k, v in full.items() if k not in bodies}
+    assert bare["request_bytes"] > 0 and bare["response_bytes"] > 0
+    one = client.get(f"/api/v1/audit/requests/{bare['id']}", headers=COMPLIANCE)
+    assert one.status_code == 200 and one.json == full and one.json["request_id"] == request_id
+
+
+def test_an_unknown_audit_row_is_not_found_and_only_compliance_reads_one(client):
+    assert_envelope(client.get("/api/v1/audit/requests/987654321", headers=COMPLIANCE), 404, "AUDIT_REQUEST_NOT_FOUND", field="id")
+    assert_envelope(client.get("/api/v1/audit/requests/1", headers=ADMIN), 403, "FORBIDDEN")
+    assert_envelope(client.get("/api/v1/audit/requests/1"), 401, "UNAUTHORIZED")
+
+
 @pytest.mark.parametrize("headers", [ADMIN, MARKETING, {"Authorization": "Bearer test-finance-key"}, {"Authorization": "Bearer test-reader-key"}])
 def test_only_a_compliance_key_reads_the_audit_log(client, headers):
     assert_envelope(client.get("/api/v1/audit/requests", headers=headers), 403, "FORBIDDEN")

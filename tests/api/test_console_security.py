@@ -50,7 +50,7 @@ def test_an_unknown_key_is_refused_and_never_echoed_back(client):
 
 def test_a_page_without_the_scope_of_its_api_route_says_so_with_403_and_links_back(client):
     sign_in(client, "test-finance-key")
-    for path in ("/console/events", "/console/audit", "/console/promotions", "/console/players/someone"):
+    for path in ("/console/events", "/console/audit", "/console/audit/1", "/console/promotions", "/console/players/someone"):
         response = client.get(path)
         assert response.status_code == 403, path
         soup = page(response)

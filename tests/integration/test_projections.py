@@ -103,6 +103,54 @@ def test_the_projections_equal_a_recomputation_from_the_events(scripted_ledger, 
         assert {"PlayerRegistered", "FundsDeposited", "SpinSettled", "BlockCompleted", "FreeSpinsAwarded", "AwardSpinPlayed"} <= types
 
 
+# The promotion figures by definition: every award row of the promotion summed as of %(now)s.
+SUMMED_FROM_AWARD_ROWS = """
+    SELECT promo_id, sum(spins_awarded) AS spins_awarded, sum(spins_used) AS spins_used,
+           coalesce(sum(spins_forfeited) FILTER (WHERE cancelled_at IS NOT NULL), 0) AS spins_cancelled,
+           coalesce(sum(spins_awarded - spins_used - spins_forfeited) FILTER (WHERE cancelled_at IS NULL AND expires_at <= %(now)s), 0)
+               AS spins_expired,
+           coalesce(sum((spins_awarded - spins_used - spins_forfeited) * bet_per_spin)
+                    FILTER (WHERE cancelled_at IS NULL AND expires_at > %(now)s), 0) AS liability,
+           sum(total_win) AS wins_paid
+    FROM promotion_awards WHERE promo_id = %(promo)s GROUP BY promo_id
+"""
+FIGURES = ("spins_awarded", "spins_used", "spins_cancelled", "spins_expired", "liability", "wins_paid")
+
+
+def promotion_figures(ledger, sql, promo_id, now):
+    (row,) = rows(ledger, f"SELECT * FROM ({sql}) p WHERE promo_id = %(promo)s", {"promo": promo_id, "now": now})
+    return {field: row[field] for field in FIGURES}
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 10_000])
+def test_a_promotions_running_totals_equal_its_award_rows_summed_at_any_instant_before_and_after_expiry_is_recorded(
+        scripted_ledger, stops, clock, batch_size):
+    ledger = scripted_ledger
+    players, promo_id = mixed_load(ledger, stops, clock)
+    source = EventSource(ledger.recorder.datastore)
+    promotions = build(ledger.recorder.datastore, "promotions")
+    while catch_up_step(promotions, source, source.head(), batch_size):  # awards and their spins split across batches, or in one
+        pass
+    now = clock.now()
+    instants = [now - timedelta(hours=3), now - timedelta(hours=1, minutes=30), now, now + timedelta(days=30)]
+    for instant in instants:  # the late award is past its expiry, not yet recorded expired
+        assert promotion_figures(ledger, promotion_totals_sql(), promo_id, instant) == promotion_figures(
+            ledger, SUMMED_FROM_AWARD_ROWS, promo_id, instant)
+    expired = promotion_figures(ledger, promotion_totals_sql(), promo_id, now)
+    assert expired["spins_expired"] > 0 and expired["spins_cancelled"] > 0 and expired["wins_paid"] > 0
+    late = [UUID(a) for p in players for a in ledger._get_player(p).award_ids]
+    assert ledger.expire_awards(late)[0] >= 1  # the expiry job records it
+    while catch_up_step(promotions, source, source.head(), batch_size):
+        pass
+    (recorded,) = rows(ledger, "SELECT count(*) AS n FROM promotion_awards WHERE promo_id = %(promo)s AND expiry_recorded_at IS NOT NULL",
+                       {"promo": promo_id})
+    assert recorded["n"] >= 1
+    for instant in instants:  # and asked of an instant before the expiry, the recorded one is a liability again
+        assert promotion_figures(ledger, promotion_totals_sql(), promo_id, instant) == promotion_figures(
+            ledger, SUMMED_FROM_AWARD_ROWS, promo_id, instant)
+    assert promotion_figures(ledger, promotion_totals_sql(), promo_id, now) == expired
+
+
 def test_the_event_index_holds_each_event_as_the_domain_decodes_it(scripted_ledger, stops, clock):
     ledger = scripted_ledger
     mixed_load(ledger, stops, clock)

@@ -158,6 +158,18 @@ def test_a_promotion_s_reserved_budget_is_checked(services, stops, clock, repair
     assert reserved["drift"] < 0
 
 
+def test_a_drift_in_a_promotion_s_running_liability_is_alerted_as_the_report_would_show_it(services, stops, clock, repaired):
+    _, promo_id = mixed_load(services.ledger, stops, clock)
+    clock.advance(hours=-2)  # before the late award's expiry: it is still a liability
+    caught_up(services)
+    tamper(services, f"UPDATE promotion_totals SET open_liability = open_liability + 5.00 WHERE promo_id = '{promo_id}'")
+    report = services.reconcile()
+    assert ("promotion", promo_id, "liability") in {(d["entity"], d["id"], d["field"]) for d in report["discrepancies"]}
+    liability = next(c for c in report["checks"] if c["name"] == "promotion liability")
+    assert liability["alert"] and liability["actual"] - liability["expected"] == Decimal("5.00")
+    assert report["status"] == "drift"
+
+
 def test_only_one_run_at_a_time_across_processes(services, database_url):
     import psycopg
 
