@@ -10,9 +10,10 @@ submits to (the infrastructure groups requests that arrive together; by default 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -20,11 +21,10 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from eventsourcing.utils import get_topic
 
 from domain.award import ACTIVE, Award
-from domain.coin_award import CoinAward
 from domain.award_decision import AwardResult, decide_awards, group_stream_ids
 from domain.campaign import Campaign, CampaignFigures, CampaignTerms
-from domain.maintenance import MaintenanceTerms
 from domain.clock import Clock, RandomBytes
+from domain.coin_award import CoinAward
 from domain.errors import (
     AwardNotFound,
     ConcurrentModification,
@@ -36,21 +36,34 @@ from domain.errors import (
     ReviewNotFound,
     ValidationFailed,
 )
-from domain.paging import Page, page_of
 from domain.limits import LIMITS, changes_for
+from domain.maintenance import MaintenanceTerms
+from domain.paging import Page, page_of
 from domain.player import COOLING_OFF_PERIODS, SELF_EXCLUSION_MONTHS, Player
 from domain.promotion import Promotion, PromotionTerms
 from domain.regions import RegionCodes, check_region
-from domain.risk import CLEARED, DECISIONS
 from domain.requests import AwardRequest, FundsRequest, PlayerProfile, SpinCommand
 from domain.results import (
+    AwardOutcome,
+    AwardStatus,
+    CoolingOff,
+    FundsOutcome,
+    FundsReceipt,
+    GameRound,
+    GameState,
     GameStatus,
-    AwardOutcome, AwardStatus, CoolingOff, FundsOutcome, FundsReceipt, GameRound, GameState, PlayerLimits, PlayerSummary, PromotionSummary,
-    Review, SelfExclusion, SpinOutcome,
-    SpinRecord, SpinReplay,
+    PlayerLimits,
+    PlayerSummary,
+    PromotionSummary,
+    Review,
+    SelfExclusion,
+    SpinOutcome,
+    SpinRecord,
+    SpinReplay,
 )
+from domain.risk import CLEARED, DECISIONS
 from domain.slot.definition import SlotGame
-from domain.streams import NoCache, StreamStore, StateCache, Streams, retrying
+from domain.streams import NoCache, StateCache, Streams, StreamStore, retrying
 from domain.use_cases.campaigns import Campaigns
 from domain.use_cases.compliance import Compliance
 from domain.use_cases.expiry import Expiry
@@ -61,6 +74,7 @@ from domain.use_cases.wallet import Wallet
 from domain.windows import add_months
 
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 R = TypeVar("R")
 RESERVATION_TOPIC = get_topic(Promotion.BudgetReserved)
 # A group whose streams another writer appended to first is decided again at once on what is recorded: each
@@ -71,10 +85,10 @@ AWARD_ATTEMPTS = 32
 AWARD_DATABASE_ATTEMPTS = 2
 
 
-class Batch(Protocol[T, R]):
+class Batch(Protocol[T_contra, R]):
     """Takes one request's items and returns their results, in order, once their group is recorded."""
 
-    def submit(self, items: Sequence[T]) -> list[R]: ...
+    def submit(self, items: Sequence[T_contra]) -> list[R]: ...
 
     def close(self) -> None: ...
 
@@ -99,8 +113,14 @@ class SpinLedger(Application[UUID]):
     CACHED_TYPES = (Promotion, Player)
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, clock: Clock, random_bytes: RandomBytes,
-        regions: RegionCodes, cache: StateCache | None = None, batching: Batching = EachAlone,
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock,
+        random_bytes: RandomBytes,
+        regions: RegionCodes,
+        cache: StateCache | None = None,
+        batching: Batching = EachAlone,
     ) -> None:
         super().__init__(env)
         if not isinstance(self.recorder, StreamStore):
@@ -109,7 +129,13 @@ class SpinLedger(Application[UUID]):
         self.random_bytes = random_bytes
         self.regions = regions
         self.streams = Streams(
-            self.recorder, self.mapper, self.save, self.snapshots, self.SNAPSHOT_INTERVALS, cache or NoCache(), self.CACHED_TYPES,
+            self.recorder,
+            self.mapper,
+            self.save,
+            self.snapshots,
+            self.SNAPSHOT_INTERVALS,
+            cache or NoCache(),
+            self.CACHED_TYPES,
         )
         self.games = Games(self.streams, clock)
         self.spins = Spins(self.streams, clock, random_bytes, self.games)
@@ -216,8 +242,9 @@ class SpinLedger(Application[UUID]):
             if review["status"] == DECISIONS[decision]:
                 return Review.of(player, review_id)
             if review["status"] == CLEARED:
-                raise ReviewAlreadyDecided(f"review {review_id} was cleared on {review['decided_at'].isoformat()}; a new flag opens a new review",
-                                           field="review_id")
+                raise ReviewAlreadyDecided(
+                    f"review {review_id} was cleared on {review['decided_at'].isoformat()}; a new flag opens a new review", field="review_id"
+                )
             player.decide_review(review_id, decision, note, decided_by, timestamp=self.clock.now())
             self.streams.save(player)
             return Review.of(player, review_id)
@@ -442,13 +469,13 @@ class SpinLedger(Application[UUID]):
     # -- loading ---------------------------------------------------------------------------------
 
     def _get_player(self, player_id: str) -> Player:
-        player = self.streams.load_one(Player.stream_id(player_id))
+        player: Player | None = self.streams.load_one(Player.stream_id(player_id))
         if player is None:
             raise PlayerNotFound(f"no player {player_id!r}", field="player_id")
         return player
 
     def _get_promotion(self, promo_id: str) -> Promotion:
-        promo = self.streams.load_one(Promotion.stream_id(promo_id))
+        promo: Promotion | None = self.streams.load_one(Promotion.stream_id(promo_id))
         if promo is None:
             raise PromotionNotFound(f"no promotion {promo_id!r}", field="promo_id")
         return promo

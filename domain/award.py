@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -18,6 +18,13 @@ ACTIVE, COMPLETED, EXPIRED, CANCELLED = "active", "completed", "expired", "cance
 
 class Award(Aggregate):
     award_type = AWARD_TYPE_FREE_SPINS
+
+    if TYPE_CHECKING:  # the event classes that @event("...") below makes when the class is created, named for mypy
+        AwardExpired: ClassVar[type[Any]]
+        AwardExpiringSoon: ClassVar[type[Any]]
+        ExpiredAwardUseAttempted: ClassVar[type[Any]]
+        AwardSpinPlayed: ClassVar[type[Any]]
+        AwardCancelled: ClassVar[type[Any]]
 
     @staticmethod
     def stream_id(idempotency_key: str) -> UUID:

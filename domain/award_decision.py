@@ -9,10 +9,11 @@ nothing since but others' reservations, of no more than the budget this group le
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from domain.award import Award
@@ -54,9 +55,11 @@ class AwardDecision:
 def group_stream_ids(requests: Sequence[AwardRequest]) -> list[UUID]:
     """The streams a group's decision rests on: its awards' (new unless a request is a replay), its players' and
     its promotions'."""
-    return list(dict.fromkeys(
-        [r.award_id for r in requests] + [Player.stream_id(r.player_id) for r in requests] + [Promotion.stream_id(r.promo_id) for r in requests]
-    ))
+    return list(
+        dict.fromkeys(
+            [r.award_id for r in requests] + [Player.stream_id(r.player_id) for r in requests] + [Promotion.stream_id(r.promo_id) for r in requests]
+        )
+    )
 
 
 def decide_awards(requests: Sequence[AwardRequest], states: Mapping[UUID, Any], now: datetime) -> AwardDecision:
@@ -85,8 +88,11 @@ def decide_awards(requests: Sequence[AwardRequest], states: Mapping[UUID, Any], 
 
 
 def _grant_one(
-    request: AwardRequest, states: Mapping[UUID, Any], decision: AwardDecision,
-    reserved: dict[UUID, tuple[Promotion, int, list[str], Any]], now: datetime,
+    request: AwardRequest,
+    states: Mapping[UUID, Any],
+    decision: AwardDecision,
+    reserved: dict[UUID, tuple[Promotion, int, list[str], Any]],
+    now: datetime,
 ) -> AwardOutcome:
     prior = decision.awards.get(request.award_id) or states.get(request.award_id)
     if prior is not None:

@@ -79,8 +79,7 @@ class Campaign(Aggregate):
 
     @classmethod
     def define(cls, campaign_id: str, terms: CampaignTerms, at: datetime) -> Campaign:
-        return cls._create(cls.CampaignDefined, id=cls.stream_id(campaign_id), campaign_id=campaign_id, timestamp=at,
-                           **terms.as_dict())
+        return cls._create(cls.CampaignDefined, id=cls.stream_id(campaign_id), campaign_id=campaign_id, timestamp=at, **terms.as_dict())
 
     class CampaignDefined(Aggregate.Created):
         campaign_id: str
@@ -118,8 +117,7 @@ class Campaign(Aggregate):
 
     def check_editable(self) -> None:
         if not self.editable:
-            raise CampaignNotEditable(f"campaign {self.campaign_id!r} is {self.status}: its terms and audience cannot change",
-                                      field="campaign_id")
+            raise CampaignNotEditable(f"campaign {self.campaign_id!r} is {self.status}: its terms and audience cannot change", field="campaign_id")
 
     def redefine(self, terms: CampaignTerms, at: datetime) -> None:
         self.check_editable()
@@ -133,8 +131,7 @@ class Campaign(Aggregate):
         expires_at: datetime | None
 
     @event(CampaignRedefined)
-    def _redefined(self, name: str, promo_id: str, award_value: int, game_code: str, expires_at: datetime | None,
-                   timestamp: datetime) -> None:
+    def _redefined(self, name: str, promo_id: str, award_value: int, game_code: str, expires_at: datetime | None, timestamp: datetime) -> None:
         self.terms = CampaignTerms(name, promo_id, award_value, game_code, expires_at)
 
     def add_audience(self, upload_id: str, added: int, players_total: int, digest: str, at: datetime) -> None:
@@ -189,8 +186,7 @@ class Campaign(Aggregate):
         refused_by_code: dict[str, int]
 
     @event(CampaignCompleted)
-    def _completed(self, processed: int, awarded: int, replayed: int, refused: int, refused_by_code: dict[str, int],
-                   timestamp: datetime) -> None:
+    def _completed(self, processed: int, awarded: int, replayed: int, refused: int, refused_by_code: dict[str, int], timestamp: datetime) -> None:
         self.ended = COMPLETED
         self.finished_at = timestamp
         self.figures = CampaignFigures(processed, awarded, replayed, refused, dict(refused_by_code))

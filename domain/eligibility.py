@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 from domain.errors import (
-    BudgetExhausted, ExpiredPromotion, Ineligible, PlayerCoolingOff, PlayerSelfExcluded, PromotionsPaused, RateLimited, RegionBlocked,
+    BudgetExhausted,
+    ExpiredPromotion,
+    Ineligible,
+    PlayerCoolingOff,
+    PlayerSelfExcluded,
+    PromotionsPaused,
+    RateLimited,
+    RegionBlocked,
     ValidationFailed,
 )
 from domain.player import Player
@@ -44,8 +51,7 @@ def player_not_self_excluded(ctx: AwardContext) -> None:
 
 def player_not_cooling_off(ctx: AwardContext) -> None:
     if ctx.player.is_cooling_off_at(ctx.now):
-        raise PlayerCoolingOff(f"player is cooling off until {ctx.player.cooling_off_until.isoformat()} and cannot receive awards",
-                               field="player_id")
+        raise PlayerCoolingOff(f"player is cooling off until {ctx.player.cooling_off_until.isoformat()} and cannot receive awards", field="player_id")
 
 
 def promotions_not_paused(ctx: AwardContext) -> None:

@@ -13,12 +13,23 @@ from domain.promotion import Promotion
 from domain.reconciliation import Reconciliation, ReconciliationLog
 from domain.request_record import RequestRecord
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Promotion, Award, CoinAward, Player, Reconciliation, ReconciliationLog, RequestRecord, GameMaintenance, Campaign)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    Promotion,
+    Award,
+    CoinAward,
+    Player,
+    Reconciliation,
+    ReconciliationLog,
+    RequestRecord,
+    GameMaintenance,
+    Campaign,
+)
 
 
 def _event_classes(aggregate: type[Aggregate]) -> dict[str, type[Aggregate.Event]]:
     return {
-        name: value for name, value in vars(aggregate).items()
+        name: value
+        for name, value in vars(aggregate).items()
         if isinstance(value, type) and issubclass(value, Aggregate.Event) and not hasattr(Aggregate, name)
     }
 

@@ -12,13 +12,14 @@ nothing of the player's and count for nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
-from domain.money import COIN_CURRENCY
 from domain.errors import DomainError
+from domain.money import COIN_CURRENCY
 from domain.slot.rounds import BONUS, CASH
 from domain.windows import day_end, day_key, month_end, month_key, week_end, week_key
 
@@ -64,7 +65,8 @@ def cash_loss(spin: Mapping[str, Any]) -> Decimal:
     if spin.get("currency") == COIN_CURRENCY:
         return Decimal("0.00")
     cash_play = spin["funding"] == CASH or (spin["funding"] == BONUS and spin["award_id"] is None)
-    return spin["debited"] - (spin["total_win"] if cash_play else Decimal("0.00"))
+    debited: Decimal = spin["debited"]
+    return debited - (spin["total_win"] if cash_play else Decimal("0.00"))
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,10 @@ def waiting(pending: Mapping[str, PendingLimit], at: datetime) -> list[PendingLi
 
 
 def changes_for(
-    requested: Mapping[str, Decimal | None], limits: Mapping[str, Decimal], pending: Mapping[str, PendingLimit], now: datetime,
+    requested: Mapping[str, Decimal | None],
+    limits: Mapping[str, Decimal],
+    pending: Mapping[str, PendingLimit],
+    now: datetime,
 ) -> list[LimitChange]:
     """What asking for ``requested`` (each named limit's new value; None: no limit) changes."""
     current = in_force(limits, pending, now)
@@ -141,16 +146,25 @@ def breach(limits: Mapping[str, Decimal], names: tuple[str, ...], tally: Mapping
 
 
 def refuse_past_limits(
-    refusal: type[DomainError], what: str, limits: Mapping[str, Decimal], names: tuple[str, ...], tally: Mapping[str, Decimal],
-    amount: Decimal, at: datetime, field: str | None = None,
+    refusal: type[DomainError],
+    what: str,
+    limits: Mapping[str, Decimal],
+    names: tuple[str, ...],
+    tally: Mapping[str, Decimal],
+    amount: Decimal,
+    at: datetime,
+    field: str | None = None,
 ) -> None:
     """Raises ``refusal`` if ``what`` (``amount`` more in the windows of ``at``) would pass one of the ``names``
     limits, telling when the last of their windows ends."""
     passed = breach(limits, names, tally, amount, at)
     if passed is not None:
         name = passed.limits[0]
-        raise refusal(f"{what} would pass the {name} limit of {limits[name]} ({used(tally, name, at)} used in this window)",
-                      field=field, retry_after_ms=int((passed.until - at).total_seconds() * 1000))
+        raise refusal(
+            f"{what} would pass the {name} limit of {limits[name]} ({used(tally, name, at)} used in this window)",
+            field=field,
+            retry_after_ms=int((passed.until - at).total_seconds() * 1000),
+        )
 
 
 def used(tally: Mapping[str, Decimal], limit: str, at: datetime) -> Decimal:

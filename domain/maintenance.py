@@ -63,8 +63,16 @@ class GameMaintenance(Aggregate):
 
     @classmethod
     def set_first(cls, game_code: str, terms: MaintenanceTerms, set_by: str, at: datetime) -> GameMaintenance:
-        return cls._create(cls.MaintenanceSet, id=cls.create_id(game_code), game_code=game_code, active=terms.active,
-                           message=terms.message, until=terms.until, set_by=set_by, timestamp=at)
+        return cls._create(
+            cls.MaintenanceSet,
+            id=cls.create_id(game_code),
+            game_code=game_code,
+            active=terms.active,
+            message=terms.message,
+            until=terms.until,
+            set_by=set_by,
+            timestamp=at,
+        )
 
     def change(self, terms: MaintenanceTerms, set_by: str, at: datetime) -> bool:
         """Records the new terms; False (and nothing recorded) when they are the ones in force."""

@@ -11,17 +11,15 @@ CENT = Decimal("0.01")
 _AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})\.[0-9]{2}$")
 
 # ISO 4217 currencies with two minor units that the service accepts.
-CURRENCIES = frozenset(
-    {"AUD", "BRL", "CAD", "CHF", "DKK", "EUR", "GBP", "MXN", "NOK", "NZD", "PLN", "SEK", "USD", "ZAR"}
-)
+CURRENCIES = frozenset({"AUD", "BRL", "CAD", "CHF", "DKK", "EUR", "GBP", "MXN", "NOK", "NZD", "PLN", "SEK", "USD", "ZAR"})
 
 
 def parse_amount(text: object, field: str) -> Decimal:
     """Parses a money string such as ``"1.10"``; anything else names ``field`` in the error."""
     if not isinstance(text, str):
-        raise ValidationFailed(f"{field} must be a decimal string such as \"1.00\", not a JSON number", field=field)
+        raise ValidationFailed(f'{field} must be a decimal string such as "1.00", not a JSON number', field=field)
     if not _AMOUNT.fullmatch(text):
-        raise ValidationFailed(f"{field} must be a decimal string with exactly two decimals, such as \"1.00\"", field=field)
+        raise ValidationFailed(f'{field} must be a decimal string with exactly two decimals, such as "1.00"', field=field)
     return Decimal(text)
 
 
@@ -44,7 +42,7 @@ MAX_COINS = Decimal("999999999999.99")
 def check_coins(value: object, field: str) -> Decimal:
     """A positive amount of coins, two decimals at most."""
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValidationFailed(f"{field} must be a decimal string of coins such as \"500.00\"", field=field)
+        raise ValidationFailed(f'{field} must be a decimal string of coins such as "500.00"', field=field)
     if value <= 0:
         raise ValidationFailed(f"{field} must be greater than zero", field=field)
     if value != value.quantize(CENT) or value > MAX_COINS:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import player_stream_id
-from domain.money import COIN_CURRENCY
 from domain.limits import PendingLimit, add_to_tally, cash_loss, in_force
+from domain.money import COIN_CURRENCY
 from domain.risk import CLEARED, DECISIONS, OPEN
 from domain.windows import day_key, week_key
 
@@ -23,7 +23,7 @@ class Player(Aggregate):
     # Responsible-gaming state added after players were first recorded: a player restored from an older snapshot
     # has none of its own, so each has a class default, and is only ever replaced, never changed in place. (Not
     # annotated: the library would make annotated ones fields of the aggregate's constructor.)
-    cooling_off_until = None  # datetime | None
+    cooling_off_until = None  # type: datetime | None
     limits = {}  # type: dict[str, Decimal]  # in force as of the last LimitsChanged (see limits_at)
     pending_limit_changes = {}  # type: dict[str, dict[str, Any]]  # by limit: {"value", "effective_at"}
     deposit_tally = {}  # type: dict[str, Decimal]  # deposits in the day, week and month of the latest one
@@ -31,6 +31,20 @@ class Player(Aggregate):
     reviews = {}  # type: dict[str, dict[str, Any]]  # by review id: rule, evidence, raised_at, status, the decision
     coin_balance = Decimal("0.00")  # gold coins: social-casino play, never cash
     test = False  # a smoke test's player: kept in the log, left out of the money totals
+
+    if TYPE_CHECKING:  # the event classes that @event("...") below makes when the class is created, named for mypy
+        PlayerUpdated: ClassVar[type[Any]]
+        SelfExclusionStarted: ClassVar[type[Any]]
+        CoolingOffStarted: ClassVar[type[Any]]
+        RiskFlagRaised: ClassVar[type[Any]]
+        ReviewDecided: ClassVar[type[Any]]
+        LimitsChanged: ClassVar[type[Any]]
+        AwardReceived: ClassVar[type[Any]]
+        GoldCoinsReceived: ClassVar[type[Any]]
+        FundsDeposited: ClassVar[type[Any]]
+        FundsWithdrawn: ClassVar[type[Any]]
+        SpinSettled: ClassVar[type[Any]]
+        BlockCompleted: ClassVar[type[Any]]
 
     @staticmethod
     def stream_id(player_id: str) -> UUID:
@@ -67,7 +81,7 @@ class Player(Aggregate):
         self.self_excluded_until: datetime | None = None
         self.award_ids: list[str] = []
         self.open_awards: dict[str, datetime] = {}
-        self.award_tally: dict[str, int] = {}
+        self.award_tally: dict[str, int | Decimal] = {}  # spins, or coins of a gold-coins promotion
         self.spins_settled = 0
         self.last_spin: dict[str, Any] | None = None  # the record of the player's latest spin
         self.block: dict[str, Any] | None = None  # the free-spins block in play, if any
@@ -93,9 +107,7 @@ class Player(Aggregate):
         return self.self_excluded_until is not None and at < self.self_excluded_until
 
     @event("SelfExclusionStarted")
-    def start_self_exclusion(
-        self, period: str, until: datetime, awards_cancelled: list[str], timestamp: datetime
-    ) -> None:
+    def start_self_exclusion(self, period: str, until: datetime, awards_cancelled: list[str], timestamp: datetime) -> None:
         if self.self_excluded_until is None or until > self.self_excluded_until:
             self.self_excluded_until = until
         for award_id in awards_cancelled:
@@ -118,13 +130,33 @@ class Player(Aggregate):
 
     @event("RiskFlagRaised")
     def raise_risk_flag(self, review_id: str, player_id: str, rule: str, evidence: dict[str, Any], timestamp: datetime) -> None:
-        self.reviews = {**self.reviews, review_id: {"rule": rule, "evidence": evidence, "raised_at": timestamp, "status": OPEN,
-                                                    "decision": None, "note": None, "decided_by": None, "decided_at": None}}
+        self.reviews = {
+            **self.reviews,
+            review_id: {
+                "rule": rule,
+                "evidence": evidence,
+                "raised_at": timestamp,
+                "status": OPEN,
+                "decision": None,
+                "note": None,
+                "decided_by": None,
+                "decided_at": None,
+            },
+        }
 
     @event("ReviewDecided")
     def decide_review(self, review_id: str, decision: str, note: str, decided_by: str, timestamp: datetime) -> None:
-        self.reviews = {**self.reviews, review_id: {**self.reviews[review_id], "status": DECISIONS[decision], "decision": decision,
-                                                    "note": note, "decided_by": decided_by, "decided_at": timestamp}}
+        self.reviews = {
+            **self.reviews,
+            review_id: {
+                **self.reviews[review_id],
+                "status": DECISIONS[decision],
+                "decision": decision,
+                "note": note,
+                "decided_by": decided_by,
+                "decided_at": timestamp,
+            },
+        }
 
     # -- limits ------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -145,15 +145,19 @@ class Promotion(Aggregate):
 
     coins_reserved = Decimal("0.00")  # a class default: promotions recorded before gold coins have none
 
+    if TYPE_CHECKING:  # the event classes that @event("...") below makes when the class is created, named for mypy
+        PromotionUpdated: ClassVar[type[Any]]
+        PromotionEnded: ClassVar[type[Any]]
+        BudgetReserved: ClassVar[type[Any]]
+        CoinsReserved: ClassVar[type[Any]]
+
     @staticmethod
     def stream_id(promo_id: str) -> UUID:
         return promotion_stream_id(promo_id)
 
     @classmethod
     def define(cls, promo_id: str, terms: PromotionTerms, at: datetime) -> Promotion:
-        return cls._create(
-            cls.PromotionDefined, id=cls.stream_id(promo_id), promo_id=promo_id, terms=terms.as_dict(), timestamp=at
-        )
+        return cls._create(cls.PromotionDefined, id=cls.stream_id(promo_id), promo_id=promo_id, terms=terms.as_dict(), timestamp=at)
 
     class PromotionDefined(Aggregate.Created):
         promo_id: str
@@ -182,8 +186,10 @@ class Promotion(Aggregate):
     def budget_left(self) -> int | Decimal:
         """Spins, or for a gold-coins promotion coins, that awards may still reserve."""
         if self.is_coins:
-            return max(Decimal("0.00"), self.terms_data["budget_coins"] - self.coins_reserved)
-        return max(0, self.terms_data["budget_spins"] - self.spins_reserved)
+            budget_coins: Decimal = self.terms_data["budget_coins"]
+            return max(Decimal("0.00"), budget_coins - self.coins_reserved)
+        budget_spins: int = self.terms_data["budget_spins"]
+        return max(0, budget_spins - self.spins_reserved)
 
     def award_expiry(self, issued_at: datetime, requested: datetime | None) -> datetime:
         """The award's expiry: the requested instant, clamped to the promotion's award time-to-live."""

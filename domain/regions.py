@@ -19,8 +19,20 @@ DEFAULT_MINIMUM_AGE = 18
 # Canada: 19 everywhere except Alberta, Manitoba and Quebec, where it is 18; a player known only to be in Canada
 # is held to 19, the higher age.
 MINIMUM_AGE_BY_REGION = {
-    "CA": 19, "CA-AB": 18, "CA-BC": 19, "CA-MB": 18, "CA-NB": 19, "CA-NL": 19, "CA-NS": 19, "CA-NT": 19, "CA-NU": 19,
-    "CA-ON": 19, "CA-PE": 19, "CA-QC": 18, "CA-SK": 19, "CA-YT": 19,
+    "CA": 19,
+    "CA-AB": 18,
+    "CA-BC": 19,
+    "CA-MB": 18,
+    "CA-NB": 19,
+    "CA-NL": 19,
+    "CA-NS": 19,
+    "CA-NT": 19,
+    "CA-NU": 19,
+    "CA-ON": 19,
+    "CA-PE": 19,
+    "CA-QC": 18,
+    "CA-SK": 19,
+    "CA-YT": 19,
 }
 
 
@@ -36,7 +48,7 @@ def check_region(region: object, codes: RegionCodes, field: str) -> str:
     """A country (``GB``) or a subdivision (``CA-ON``) that ISO 3166 has."""
     if not isinstance(region, str) or not (_COUNTRY.fullmatch(region) or _SUBDIVISION.fullmatch(region)):
         raise ValidationFailed(
-            f"{field} must be an ISO 3166-1 country code (\"GB\") or an ISO 3166-2 subdivision code (\"CA-ON\"), in capitals",
+            f'{field} must be an ISO 3166-1 country code ("GB") or an ISO 3166-2 subdivision code ("CA-ON"), in capitals',
             field=field,
         )
     known = codes.is_country(region) if _COUNTRY.fullmatch(region) else codes.is_subdivision(region)

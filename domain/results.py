@@ -178,8 +178,7 @@ class PlayerLimits:
             spent = max(used(tally, name, at), Decimal("0.00"))  # a window of net wins has lost nothing
             value = in_force.get(name)
             uses[name] = LimitUse(name, value, spent, None if value is None else max(value - spent, Decimal("0.00")), window_end(name, at))
-        return cls(player.player_id, player.currency, {name: in_force.get(name) for name in LIMITS},
-                   waiting(player.pending_limits, at), uses)
+        return cls(player.player_id, player.currency, {name: in_force.get(name) for name in LIMITS}, waiting(player.pending_limits, at), uses)
 
 
 @dataclass(frozen=True)

@@ -70,10 +70,13 @@ class Watch:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "emptied_at": self.emptied_at.isoformat() if self.emptied_at else None, "emptied_by": self.emptied_by,
+            "emptied_at": self.emptied_at.isoformat() if self.emptied_at else None,
+            "emptied_by": self.emptied_by,
             "deposits_since_empty": [[at.isoformat(), str(amount), event] for at, amount, event in self.deposits_since_empty],
             "deposits_24h": [[at.isoformat(), str(amount), event] for at, amount, event in self.deposits_24h],
-            "award_day": self.award_day, "awards_today": [list(a) for a in self.awards_today], "awards_flagged": self.awards_flagged,
+            "award_day": self.award_day,
+            "awards_today": [list(a) for a in self.awards_today],
+            "awards_flagged": self.awards_flagged,
         }
 
     @classmethod
@@ -82,9 +85,12 @@ class Watch:
             return tuple((datetime.fromisoformat(at), Decimal(amount), event) for at, amount, event in rows)
 
         return cls(
-            emptied_at=datetime.fromisoformat(data["emptied_at"]) if data["emptied_at"] else None, emptied_by=data["emptied_by"],
-            deposits_since_empty=deposits(data["deposits_since_empty"]), deposits_24h=deposits(data["deposits_24h"]),
-            award_day=data["award_day"], awards_today=tuple(tuple(a) for a in data["awards_today"]),  # type: ignore[misc]
+            emptied_at=datetime.fromisoformat(data["emptied_at"]) if data["emptied_at"] else None,
+            emptied_by=data["emptied_by"],
+            deposits_since_empty=deposits(data["deposits_since_empty"]),
+            deposits_24h=deposits(data["deposits_24h"]),
+            award_day=data["award_day"],
+            awards_today=tuple(tuple(a) for a in data["awards_today"]),
             awards_flagged=data["awards_flagged"],
         )
 
@@ -123,11 +129,18 @@ class RiskRules:
         chase = (*watch.deposits_since_empty, (deposit.at, deposit.amount, deposit.event_id))
         if len(chase) < self.loss_chasing_deposits:
             return replace(watch, deposits_since_empty=chase)
-        flags.append(Flag(LOSS_CHASING, deposit.event_id, {
-            "balance_emptied_at": watch.emptied_at.isoformat(), "balance_emptied_by_event": watch.emptied_by,
-            "window_minutes": int(self.loss_chasing_window.total_seconds() // 60),
-            "deposits": [{"at": at.isoformat(), "amount": str(amount), "event_id": event} for at, amount, event in chase],
-        }))
+        flags.append(
+            Flag(
+                LOSS_CHASING,
+                deposit.event_id,
+                {
+                    "balance_emptied_at": watch.emptied_at.isoformat(),
+                    "balance_emptied_by_event": watch.emptied_by,
+                    "window_minutes": int(self.loss_chasing_window.total_seconds() // 60),
+                    "deposits": [{"at": at.isoformat(), "amount": str(amount), "event_id": event} for at, amount, event in chase],
+                },
+            )
+        )
         return replace(watch, emptied_at=None, emptied_by=None, deposits_since_empty=())
 
     def _deposited(self, watch: Watch, deposit: Activity, flags: list[Flag]) -> Watch:
@@ -135,10 +148,17 @@ class RiskRules:
         total = sum((amount for _, amount, _ in recent), Decimal("0.00"))
         if total <= self.deposits_24h_amount:
             return replace(watch, deposits_24h=recent)
-        flags.append(Flag(DEPOSITS_OVER_24H, deposit.event_id, {
-            "total": str(total), "threshold": str(self.deposits_24h_amount),
-            "deposits": [{"at": at.isoformat(), "amount": str(amount), "event_id": event} for at, amount, event in recent],
-        }))
+        flags.append(
+            Flag(
+                DEPOSITS_OVER_24H,
+                deposit.event_id,
+                {
+                    "total": str(total),
+                    "threshold": str(self.deposits_24h_amount),
+                    "deposits": [{"at": at.isoformat(), "amount": str(amount), "event_id": event} for at, amount, event in recent],
+                },
+            )
+        )
         return replace(watch, deposits_24h=())
 
     def _awarded(self, watch: Watch, award: Activity, flags: list[Flag]) -> Watch:
@@ -148,8 +168,16 @@ class RiskRules:
         awards = (*watch.awards_today, (award.award_id or "", award.promo_id or "", award.event_id))
         if len(awards) <= self.awards_per_day or watch.awards_flagged:
             return replace(watch, awards_today=awards)
-        flags.append(Flag(AWARDS_PER_DAY, award.event_id, {
-            "day": day[1:], "threshold": self.awards_per_day, "promotions": sorted({promo for _, promo, _ in awards}),
-            "awards": [{"award_id": award_id, "promo_id": promo, "event_id": event} for award_id, promo, event in awards],
-        }))
+        flags.append(
+            Flag(
+                AWARDS_PER_DAY,
+                award.event_id,
+                {
+                    "day": day[1:],
+                    "threshold": self.awards_per_day,
+                    "promotions": sorted({promo for _, promo, _ in awards}),
+                    "awards": [{"award_id": award_id, "promo_id": promo, "event_id": event} for award_id, promo, event in awards],
+                },
+            )
+        )
         return replace(watch, awards_today=awards, awards_flagged=True)

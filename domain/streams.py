@@ -10,11 +10,13 @@ as recorded by then (``retrying``).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import EventStore as SnapshotStore, IntegrityError, Mapper, StoredEvent
+from eventsourcing.persistence import EventStore as SnapshotStore
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
 from domain.award_decision import BudgetClaim
 from domain.errors import ConcurrentModification
@@ -69,8 +71,14 @@ def retrying(attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
 
 class Streams:
     def __init__(
-        self, store: StreamStore, mapper: Mapper[UUID], save: Callable[..., Any], snapshots: SnapshotStore[UUID] | None,
-        snapshot_intervals: dict[type, int], cache: StateCache, cached_types: tuple[type, ...],
+        self,
+        store: StreamStore,
+        mapper: Mapper[UUID],
+        save: Callable[..., Any],
+        snapshots: SnapshotStore[UUID] | None,
+        snapshot_intervals: dict[type, int],
+        cache: StateCache,
+        cached_types: tuple[type, ...],
     ):
         self._store = store
         self._mapper = mapper
@@ -150,8 +158,8 @@ class Streams:
                 self._cache.put(aggregate)
 
     def _due(self, aggregate: Any, base_version: int, version: int) -> bool:
-        interval = self._intervals.get(type(aggregate))
-        return bool(interval) and version // interval > base_version // interval
+        interval = self._intervals.get(type(aggregate), 0)
+        return interval > 0 and version // interval > base_version // interval
 
     def _snapshot_as_recorded(self, due: list[UUID]) -> None:
         """Snapshots, read again, the moved streams that crossed a multiple of their interval."""

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from domain.errors import ValidationFailed
 
 
 def day_key(at: datetime) -> str:
-    day = at.astimezone(timezone.utc)
+    day = at.astimezone(UTC)
     return f"D{day.year}-{day.month:02d}-{day.day:02d}"  # strftime's format (its year unpadded), at a fraction of its cost
 
 
 def week_key(at: datetime) -> str:
-    year, week, _ = at.astimezone(timezone.utc).isocalendar()
+    year, week, _ = at.astimezone(UTC).isocalendar()
     return f"W{year}-{week:02d}"
 
 
 def month_key(at: datetime) -> str:
-    day = at.astimezone(timezone.utc)
+    day = at.astimezone(UTC)
     return f"M{day.year}-{day.month:02d}"
 
 
 def day_end(at: datetime) -> datetime:
-    start = at.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return start + timedelta(days=1)
 
 
@@ -36,7 +36,7 @@ def week_end(at: datetime) -> datetime:
 
 def month_end(at: datetime) -> datetime:
     """The first instant of the next calendar month, UTC."""
-    start = at.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = at.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return add_months(start, 1)
 
 
@@ -50,4 +50,4 @@ def add_months(at: datetime, months: int) -> datetime:
 def require_utc(at: datetime, field: str) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValidationFailed(f"{field} must carry a UTC offset, e.g. 2026-01-01T00:00:00Z", field=field)
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)

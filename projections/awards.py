@@ -23,8 +23,15 @@ from domain.money import COIN_CURRENCY
 from projections.view import BatchProjection, View
 
 ZERO = Decimal("0.00")
-AWARD_EVENTS = (Award.FreeSpinsAwarded, CoinAward.GoldCoinsAwarded, Award.AwardSpinPlayed, Award.AwardCancelled, Award.ExpiredAwardUseAttempted,
-                Award.AwardExpired, Award.AwardExpiringSoon)
+AWARD_EVENTS = (
+    Award.FreeSpinsAwarded,
+    CoinAward.GoldCoinsAwarded,
+    Award.AwardSpinPlayed,
+    Award.AwardCancelled,
+    Award.ExpiredAwardUseAttempted,
+    Award.AwardExpired,
+    Award.AwardExpiringSoon,
+)
 
 
 @dataclass
@@ -43,7 +50,7 @@ class AwardRow:
 
 def fold_awards(events: list[Any], positions: list[int]) -> dict[UUID, AwardRow]:
     rows: dict[UUID, AwardRow] = {}
-    for event, position in zip(events, positions):
+    for event, position in zip(events, positions, strict=True):
         if not isinstance(event, AWARD_EVENTS):
             continue
         row = rows.setdefault(event.originator_id, AwardRow())
@@ -106,10 +113,19 @@ def write_awards(cursor: Cursor[DictRow], table: str, rows: dict[UUID, AwardRow]
             expiry_recorded_at = coalesce(EXCLUDED.expiry_recorded_at, a.expiry_recorded_at),
             expiry_noticed_at = coalesce(EXCLUDED.expiry_noticed_at, a.expiry_noticed_at)
         """,
-        [ids, *[[created_field(r, name) for r in values] for name in created],
-         [r.spins_used for r in values], [r.spins_forfeited for r in values], [r.total_win for r in values],
-         [r.cancelled_at for r in values], [r.expired_use_attempts for r in values], [r.version for r in values],
-         [r.issued_position for r in values], [r.expiry_recorded_at for r in values], [r.expiry_noticed_at for r in values]],
+        [
+            ids,
+            *[[created_field(r, name) for r in values] for name in created],
+            [r.spins_used for r in values],
+            [r.spins_forfeited for r in values],
+            [r.total_win for r in values],
+            [r.cancelled_at for r in values],
+            [r.expired_use_attempts for r in values],
+            [r.version for r in values],
+            [r.issued_position for r in values],
+            [r.expiry_recorded_at for r in values],
+            [r.expiry_noticed_at for r in values],
+        ],
     )
 
 

@@ -45,7 +45,7 @@ class BonusView(View):
                 """,
                 [ids, [r.get("player_id") for r in rows], [r["version"] for r in rows]],
             )
-            changed = [(i, r["block"]) for i, r in zip(ids, rows) if r["block"] is not _NO_CHANGE]
+            changed = [(i, r["block"]) for i, r in zip(ids, rows, strict=True) if r["block"] is not _NO_CHANGE]
             if changed:
                 cursor.execute(
                     f"""UPDATE {self.table("bonus_blocks")} AS b SET block = u.block

@@ -7,9 +7,10 @@ seen) never skips or repeats an event, however many are appended while a client 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
@@ -36,7 +37,8 @@ class EventFilter:
     until: datetime | None = None  # exclusive
 
     def where(self, after: int) -> tuple[str, dict[str, Any]]:
-        clauses, params = ["position > %(after)s"], {"after": after}
+        clauses = ["position > %(after)s"]
+        params: dict[str, Any] = {"after": after}
         for column in ("player_id", "promo_id", "award_id"):
             if getattr(self, column) is not None:
                 clauses.append(f"{column} = %({column})s")
@@ -96,7 +98,8 @@ class EventHistory:
     def count(self, selection: EventFilter, after: int = 0) -> int:
         where, params = selection.where(after)
         with self.datastore.get_connection() as conn:
-            return conn.execute(f"SELECT count(*) AS n FROM {self.table} WHERE {where}", params).fetchone()["n"]
+            count: int = conn.execute(f"SELECT count(*) AS n FROM {self.table} WHERE {where}", params).fetchone()["n"]
+        return count
 
     def indexed_up_to(self) -> int:
         """The position the index has reached: every event up to it is in the history."""
@@ -104,7 +107,8 @@ class EventHistory:
             row = conn.execute(
                 f"SELECT coalesce(max(notification_id), 0) AS p FROM {self.table}_tracking WHERE application_name = %s", [APPLICATION]
             ).fetchone()
-        return row["p"]
+        position: int = row["p"]
+        return position
 
     def spin_event(self, spin_id: str) -> tuple[UUID, int] | None:
         """The stream and version of the ``SpinSettled`` event of ``spin_id``, if the index holds it."""

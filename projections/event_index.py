@@ -64,14 +64,22 @@ def type_field(topic: str) -> str:
 class EventIndexView(View):
     name = "event_index"
     tables = ("event_index",)
-    indexes = ("event_index_stream_first", "event_index_spin", "event_index_player", "event_index_promo", "event_index_award", "event_index_type", "event_index_time")
+    indexes = (
+        "event_index_stream_first",
+        "event_index_spin",
+        "event_index_player",
+        "event_index_promo",
+        "event_index_award",
+        "event_index_type",
+        "event_index_time",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # What the first events of recently seen streams named, so that most batches need not ask the table.
         self.streams_seen: dict[str, tuple[str | None, str | None]] = {}  # by stream id, as text
 
-    def prepare(self, events: list[RawEvent], positions: list[int]) -> list[IndexEntry]:  # type: ignore[override]
+    def prepare(self, events: list[RawEvent], positions: list[int]) -> list[IndexEntry]:
         entries = []
         loads = orjson.loads  # the store's own JSON, parsed in C: the reading thread's time is the rebuild's
         for event in events:
@@ -84,7 +92,7 @@ class EventIndexView(View):
             entries.append(IndexEntry(event.originator_id, event.originator_version, state.get("player_id"), state.get("promo_id"), head, tail))
         return entries
 
-    def write(self, cursor: Cursor[DictRow], events: list[IndexEntry], positions: list[int]) -> None:  # type: ignore[override]
+    def write(self, cursor: Cursor[DictRow], events: list[IndexEntry], positions: list[int]) -> None:
         # Forgotten before this batch's streams are looked up, not after: forgotten after, the batch's events of
         # streams whose first event came in an earlier batch were indexed under no player and no promotion.
         if len(self.streams_seen) > STREAMS_REMEMBERED:

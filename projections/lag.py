@@ -9,14 +9,16 @@ from eventsourcing.persistence import ProgrammingError
 from eventsourcing.postgres import PostgresDatastore
 
 from projections.catalogue import PROJECTIONS
+from projections.risk_review import RiskReviewProjection, RiskReviewView
 from projections.source import APPLICATION, EventSource
 from projections.view import BatchProjection, View
-from projections.risk_review import RiskReviewProjection, RiskReviewView
 from projections.webhook_outbox import OutboxProjection, OutboxView
 
 # Every follower of the store the worker runs: the read models, the webhook outbox and the risk review.
 FOLLOWERS: dict[str, tuple[type[BatchProjection], type[View]]] = {
-    **PROJECTIONS, "webhook_outbox": (OutboxProjection, OutboxView), "risk_review": (RiskReviewProjection, RiskReviewView),
+    **PROJECTIONS,
+    "webhook_outbox": (OutboxProjection, OutboxView),
+    "risk_review": (RiskReviewProjection, RiskReviewView),
 }
 
 

@@ -60,8 +60,15 @@ class PlayersView(View):
                 self_excluded_until = greatest(EXCLUDED.self_excluded_until, p.self_excluded_until),
                 version = EXCLUDED.version
             """,
-            [ids, [r.player_id for r in values], [r.region for r in values], [r.birth_date for r in values],
-             [r.currency for r in values], [r.self_excluded_until for r in values], [r.version for r in values]],
+            [
+                ids,
+                [r.player_id for r in values],
+                [r.region for r in values],
+                [r.birth_date for r in values],
+                [r.currency for r in values],
+                [r.self_excluded_until for r in values],
+                [r.version for r in values],
+            ],
         )
 
 

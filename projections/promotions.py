@@ -23,8 +23,13 @@ from domain.promotion import AWARD_TYPE_FREE_SPINS, Promotion
 from projections.awards import AWARD_EVENTS, ZERO, AwardRow, created_field, fold_awards, write_awards
 from projections.view import BatchProjection, View
 
-PROMOTION_EVENTS = (Promotion.PromotionDefined, Promotion.PromotionUpdated, Promotion.PromotionEnded, Promotion.BudgetReserved,
-                    Promotion.CoinsReserved)
+PROMOTION_EVENTS = (
+    Promotion.PromotionDefined,
+    Promotion.PromotionUpdated,
+    Promotion.PromotionEnded,
+    Promotion.BudgetReserved,
+    Promotion.CoinsReserved,
+)
 
 
 @dataclass
@@ -90,10 +95,20 @@ class PromotionsView(View):
                     ended_at = coalesce(EXCLUDED.ended_at, t.ended_at),
                     version = EXCLUDED.version
                 """,
-                [ids, [r.promo_id for r in values], [r.name for r in values], [r.currency for r in values],
-                 [r.budget_spins for r in values], [r.spins_reserved for r in values], [r.award_type for r in values],
-                 [r.budget_coins for r in values], [r.coins_reserved for r in values], [r.test for r in values],
-                 [r.ended_at for r in values], [r.version for r in values]],
+                [
+                    ids,
+                    [r.promo_id for r in values],
+                    [r.name for r in values],
+                    [r.currency for r in values],
+                    [r.budget_spins for r in values],
+                    [r.spins_reserved for r in values],
+                    [r.award_type for r in values],
+                    [r.budget_coins for r in values],
+                    [r.coins_reserved for r in values],
+                    [r.test for r in values],
+                    [r.ended_at for r in values],
+                    [r.version for r in values],
+                ],
             )
         awards = fold_awards(events, positions)
         before = self._award_states(cursor, [award_id for award_id, row in awards.items() if row.created is None])
@@ -105,8 +120,8 @@ class PromotionsView(View):
         if not award_ids:
             return {}
         found = cursor.execute(
-            f"SELECT award_id, {', '.join(AwardState.COLUMNS)} FROM {self.table('promotion_awards')} WHERE award_id = ANY(%b::uuid[])",
-            [award_ids]).fetchall()
+            f"SELECT award_id, {', '.join(AwardState.COLUMNS)} FROM {self.table('promotion_awards')} WHERE award_id = ANY(%b::uuid[])", [award_ids]
+        ).fetchall()
         return {row["award_id"]: AwardState(**{name: row[name] for name in AwardState.COLUMNS}) for row in found}
 
     def _move_totals(self, cursor: Cursor[DictRow], awards: dict[UUID, AwardRow], before: dict[UUID, AwardState]) -> None:
@@ -138,8 +153,15 @@ class PromotionsView(View):
 class PromotionFigures:
     """What one award adds to its promotion's running totals (or what a batch moves them by)."""
 
-    COLUMNS: ClassVar[tuple[str, ...]] = ("spins_awarded", "spins_used", "spins_cancelled", "spins_expired_recorded", "open_spins",
-                                          "open_liability", "wins_paid")
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "spins_awarded",
+        "spins_used",
+        "spins_cancelled",
+        "spins_expired_recorded",
+        "open_spins",
+        "open_liability",
+        "wins_paid",
+    )
     TYPES: ClassVar[dict[str, str]] = {**dict.fromkeys(COLUMNS, "bigint"), "open_liability": "numeric", "wins_paid": "numeric"}
 
     spins_awarded: int = 0
@@ -164,8 +186,16 @@ NO_FIGURES = PromotionFigures()
 class AwardState:
     """An award as the promotions view holds it: enough to say what it adds to its promotion's totals."""
 
-    COLUMNS: ClassVar[tuple[str, ...]] = ("promo_id", "spins_awarded", "bet_per_spin", "spins_used", "spins_forfeited", "total_win",
-                                          "cancelled_at", "expiry_recorded_at")
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "promo_id",
+        "spins_awarded",
+        "bet_per_spin",
+        "spins_used",
+        "spins_forfeited",
+        "total_win",
+        "cancelled_at",
+        "expiry_recorded_at",
+    )
 
     promo_id: str
     spins_awarded: int | None
@@ -179,16 +209,29 @@ class AwardState:
     @classmethod
     def created(cls, row: AwardRow) -> AwardState:
         """An award created in this batch, before any of the batch's other events."""
-        return cls(promo_id=created_field(row, "promo_id"), spins_awarded=created_field(row, "spins_awarded"),
-                   bet_per_spin=created_field(row, "bet_per_spin"), spins_used=0, spins_forfeited=0, total_win=ZERO,
-                   cancelled_at=None, expiry_recorded_at=None)
+        return cls(
+            promo_id=created_field(row, "promo_id"),
+            spins_awarded=created_field(row, "spins_awarded"),
+            bet_per_spin=created_field(row, "bet_per_spin"),
+            spins_used=0,
+            spins_forfeited=0,
+            total_win=ZERO,
+            cancelled_at=None,
+            expiry_recorded_at=None,
+        )
 
     def after(self, row: AwardRow) -> AwardState:
         """This state with a batch's folded events applied, as ``write_awards`` stores it."""
-        return AwardState(promo_id=self.promo_id, spins_awarded=self.spins_awarded, bet_per_spin=self.bet_per_spin,
-                          spins_used=self.spins_used + row.spins_used, spins_forfeited=self.spins_forfeited + row.spins_forfeited,
-                          total_win=self.total_win + row.total_win, cancelled_at=row.cancelled_at or self.cancelled_at,
-                          expiry_recorded_at=row.expiry_recorded_at or self.expiry_recorded_at)
+        return AwardState(
+            promo_id=self.promo_id,
+            spins_awarded=self.spins_awarded,
+            bet_per_spin=self.bet_per_spin,
+            spins_used=self.spins_used + row.spins_used,
+            spins_forfeited=self.spins_forfeited + row.spins_forfeited,
+            total_win=self.total_win + row.total_win,
+            cancelled_at=row.cancelled_at or self.cancelled_at,
+            expiry_recorded_at=row.expiry_recorded_at or self.expiry_recorded_at,
+        )
 
     def figures(self) -> PromotionFigures:
         """Unplayed spins are cancelled, recorded expired, or open (a liability until their expiry, which is

@@ -7,9 +7,10 @@ just played). ``current_for`` tells; the caller waits for the worker or asks the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
@@ -23,13 +24,25 @@ from domain.results import AwardStatus, PlayerSummary
 from projections.awards import award_status_sql
 from projections.source import APPLICATION
 
+
 def _award(row: dict[str, Any]) -> AwardStatus:
     return AwardStatus(
-        award_id=str(row["award_id"]), player_id=row["player_id"], promo_id=row["promo_id"], game_code=row["game_code"],
-        award_type=AWARD_TYPE_FREE_SPINS if row["coins_awarded"] is None else AWARD_TYPE_GOLD_COINS, coins_awarded=row["coins_awarded"],
-        status=row["status"], spins_awarded=row["spins_awarded"], spins_used=row["spins_used"],
-        spins_remaining=row["spins_remaining"], spins_forfeited=row["spins_forfeited"], bet_per_spin=row["bet_per_spin"],
-        currency=row["currency"], total_win=row["total_win"], issued_at=row["issued_at"], expires_at=row["expires_at"],
+        award_id=str(row["award_id"]),
+        player_id=row["player_id"],
+        promo_id=row["promo_id"],
+        game_code=row["game_code"],
+        award_type=AWARD_TYPE_FREE_SPINS if row["coins_awarded"] is None else AWARD_TYPE_GOLD_COINS,
+        coins_awarded=row["coins_awarded"],
+        status=row["status"],
+        spins_awarded=row["spins_awarded"],
+        spins_used=row["spins_used"],
+        spins_remaining=row["spins_remaining"],
+        spins_forfeited=row["spins_forfeited"],
+        bet_per_spin=row["bet_per_spin"],
+        currency=row["currency"],
+        total_win=row["total_win"],
+        issued_at=row["issued_at"],
+        expires_at=row["expires_at"],
         cancelled_at=row["cancelled_at"],
     )
 
@@ -48,9 +61,7 @@ class ReadModels:
 
     def current_for(self, views: Sequence[str], streams: Iterable[UUID]) -> bool:
         """Whether every one of ``views`` has applied the last event of every one of ``streams``: one query."""
-        reached = ", ".join(
-            f"(SELECT coalesce(max(notification_id), 0) FROM {view}_tracking WHERE application_name = %(app)s)" for view in views
-        )
+        reached = ", ".join(f"(SELECT coalesce(max(notification_id), 0) FROM {view}_tracking WHERE application_name = %(app)s)" for view in views)
         with self.datastore.get_connection() as conn:
             row = conn.execute(
                 f"""SELECT least({reached}) >= (
@@ -128,11 +139,14 @@ class ReadModels:
             ).fetchall()
         birth_date = profile["birth_date"]
         return PlayerSummary(
-            player_id=profile["player_id"], region=profile["region"],
+            player_id=profile["player_id"],
+            region=profile["region"],
             birth_date=birth_date if isinstance(birth_date, date) else date.fromisoformat(birth_date),
-            currency=profile["currency"], balance=profile["balance"] if profile["balance"] is not None else Decimal("0.00"),
+            currency=profile["currency"],
+            balance=profile["balance"] if profile["balance"] is not None else Decimal("0.00"),
             coin_balance=profile["coin_balance"] if profile["coin_balance"] is not None else Decimal("0.00"),
-            test=bool(profile["test"]), self_excluded_until=profile["self_excluded_until"],
+            test=bool(profile["test"]),
+            self_excluded_until=profile["self_excluded_until"],
             awards=[_award(row) for row in awards if row["status"] == ACTIVE],
             bonus_block=_block(profile["block"]) if profile["block"] is not None else None,
         )

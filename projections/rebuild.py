@@ -9,7 +9,7 @@ new ones (statements name tables, not table objects) from the rebuilt view's own
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql

@@ -9,7 +9,8 @@ a crash, the same event raises the same review id, which the player records once
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -53,10 +54,16 @@ class RiskReviewView(View):
         if self.rules is None or self.raise_flag is None:
             raise RuntimeError("the risk review judges events only with its rules and a way to raise their flags")
         streams = list({event.originator_id for event in events if isinstance(event, JUDGED)})
-        watches = {row["stream_id"]: Watch.from_json(row["state"]) for row in cursor.execute(
-            f"SELECT stream_id, state FROM {self.table('risk_watch')} WHERE stream_id = ANY(%s)", [streams])} if streams else {}
+        watches = (
+            {
+                row["stream_id"]: Watch.from_json(row["state"])
+                for row in cursor.execute(f"SELECT stream_id, state FROM {self.table('risk_watch')} WHERE stream_id = ANY(%s)", [streams])
+            }
+            if streams
+            else {}
+        )
         changed: set[UUID] = set()
-        for event, position in zip(events, positions):
+        for event, position in zip(events, positions, strict=True):
             if isinstance(event, Player.RiskFlagRaised):
                 cursor.execute(
                     f"INSERT INTO {self.table('risk_reviews')} (review_id, stream_id, player_id, rule, evidence, raised_at, position, status)"
@@ -67,8 +74,14 @@ class RiskReviewView(View):
                 cursor.execute(
                     f"UPDATE {self.table('risk_reviews')} SET status = %s, decision = %s, note = %s, decided_by = %s, decided_at = %s"
                     " WHERE review_id = %s",
-                    ["cleared" if event.decision == "clear" else "kept_paused", event.decision, event.note, event.decided_by,
-                     event.timestamp, event.review_id],
+                    [
+                        "cleared" if event.decision == "clear" else "kept_paused",
+                        event.decision,
+                        event.note,
+                        event.decided_by,
+                        event.timestamp,
+                        event.review_id,
+                    ],
                 )
             elif (activity := activity_of(event)) is not None:
                 watch, flags = self.rules.judge(watches.get(event.originator_id, Watch()), activity)
@@ -111,7 +124,8 @@ class Reviews:
             params["after"] = after
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                f"SELECT {REVIEW_COLUMNS} FROM risk_reviews WHERE {' AND '.join(where)} ORDER BY position DESC LIMIT %(limit)s", params,
+                f"SELECT {REVIEW_COLUMNS} FROM risk_reviews WHERE {' AND '.join(where)} ORDER BY position DESC LIMIT %(limit)s",
+                params,
             ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -119,4 +133,5 @@ class Reviews:
 
     def find(self, review_id: str) -> dict[str, Any] | None:
         with self.datastore.get_connection() as conn:
-            return conn.execute(f"SELECT {REVIEW_COLUMNS} FROM risk_reviews WHERE review_id = %s", [review_id]).fetchone()
+            row: dict[str, Any] | None = conn.execute(f"SELECT {REVIEW_COLUMNS} FROM risk_reviews WHERE review_id = %s", [review_id]).fetchone()
+        return row

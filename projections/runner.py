@@ -13,8 +13,9 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import Tracking
@@ -59,8 +60,9 @@ def catch_up_step(projection: BatchProjection, source: EventSource, head: int, b
     return page.position - position
 
 
-def catch_up(projection: BatchProjection, source: EventSource, head: int | None = None,
-             progress: Callable[[int], None] | None = None, batch: int = BATCH) -> None:
+def catch_up(
+    projection: BatchProjection, source: EventSource, head: int | None = None, progress: Callable[[int], None] | None = None, batch: int = BATCH
+) -> None:
     """Applies every event up to ``head`` (the current head by default), from the projection's stored position.
 
     The next page is read, decoded and prepared (``View.prepare``) in a thread of its own while the current
@@ -114,8 +116,7 @@ def _put(pages: queue.Queue[Any], item: Any, stopping: threading.Event) -> None:
 
 
 class ProjectionWorker:
-    def __init__(self, datastore: PostgresDatastore, projections: list[BatchProjection], *, poll_seconds: float = 1.0,
-                 max_backoff: float = 60.0):
+    def __init__(self, datastore: PostgresDatastore, projections: list[BatchProjection], *, poll_seconds: float = 1.0, max_backoff: float = 60.0):
         self.datastore = datastore
         self.source = EventSource(datastore)
         self.projections = projections
@@ -128,9 +129,7 @@ class ProjectionWorker:
 
     def start(self) -> None:
         self._threads = [threading.Thread(target=self._listen, name="projections-listen", daemon=True)]
-        self._threads += [
-            threading.Thread(target=self._run, args=(p,), name=f"projection-{p.name}", daemon=True) for p in self.projections
-        ]
+        self._threads += [threading.Thread(target=self._run, args=(p,), name=f"projection-{p.name}", daemon=True) for p in self.projections]
         for thread in self._threads:
             thread.start()
 

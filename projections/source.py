@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, Tracking, UUIDAsHex
@@ -69,11 +70,9 @@ class EventSource:
         everything up to a head that was read is final: a page read to ``up_to`` may skip the gaps.
         """
         read = self.read_events(after, up_to, limit, topics, decoded)
-        return EventBatch([(event, Tracking(APPLICATION, id_)) for event, id_ in zip(read.events, read.ids)], read.position)
+        return EventBatch([(event, Tracking(APPLICATION, id_)) for event, id_ in zip(read.events, read.ids, strict=True)], read.position)
 
-    def read_events(
-        self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True
-    ) -> EventsRead:
+    def read_events(self, after: int, up_to: int, limit: int, topics: Sequence[str] = (), decoded: bool = True) -> EventsRead:
         """As ``read``, without a ``Tracking`` for each event: the library's, a frozen dataclass, is slow to make,
         and making one per event took a sixth of a rebuild's reading thread."""
         stored = self.read_stored(after, up_to, limit, topics)

@@ -11,6 +11,7 @@ them up to date row by row.
 from __future__ import annotations
 
 import re
+
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
@@ -39,8 +40,11 @@ def copy_table(cursor: Cursor[DictRow], live: str, copy: str, prefix: str, *, qu
         if options:  # the catalogue's own "name=value" text
             cursor.execute(sql.SQL("ALTER TABLE {} SET ({})").format(sql.Identifier(copy), sql.SQL(", ".join(options))))
         for constraint in cursor.execute(CONSTRAINTS, [live]).fetchall():
-            cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                sql.Identifier(copy), sql.Identifier(prefix + constraint["name"]), sql.SQL(constraint["definition"])))
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    sql.Identifier(copy), sql.Identifier(prefix + constraint["name"]), sql.SQL(constraint["definition"])
+                )
+            )
     copy_indexes(cursor, live, copy, prefix, unique=True)
     if query_indexes:
         copy_indexes(cursor, live, copy, prefix, unique=False)
@@ -54,5 +58,8 @@ def copy_indexes(cursor: Cursor[DictRow], live: str, copy: str, prefix: str, *, 
         match = INDEX_DEFINITION.match(index["definition"])
         if match is None:
             raise ValueError(f"unexpected definition of the index {index['name']}: {index['definition']}")
-        cursor.execute(sql.SQL("CREATE {}INDEX IF NOT EXISTS {} ON {} {}").format(
-            sql.SQL(match.group(1) or ""), sql.Identifier(prefix + index["name"]), sql.Identifier(copy), sql.SQL(match.group(2))))
+        cursor.execute(
+            sql.SQL("CREATE {}INDEX IF NOT EXISTS {} ON {} {}").format(
+                sql.SQL(match.group(1) or ""), sql.Identifier(prefix + index["name"]), sql.Identifier(copy), sql.SQL(match.group(2))
+            )
+        )

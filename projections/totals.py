@@ -34,6 +34,7 @@ def ledger_totals(datastore: PostgresDatastore) -> LedgerTotals:
         awards = conn.execute(AWARDS).fetchone()
         wallets = conn.execute(WALLETS).fetchall()
     return LedgerTotals(
-        awards=awards["awards"], free_spins_awarded=awards["spins_awarded"],
+        awards=awards["awards"],
+        free_spins_awarded=awards["spins_awarded"],
         by_currency={row["currency"]: CurrencyTotals(spins=row["spins"], bets=row["bets"], wins=row["wins"]) for row in wallets},
     )

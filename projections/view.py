@@ -10,7 +10,8 @@ catching up costs a few statements per thousand events.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -42,7 +43,8 @@ class View(PostgresTrackingRecorder):
             # otherwise take it for an older layout and rename it aside.
             cursor.execute(
                 sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE application_name = '__migration__' ON CONFLICT DO NOTHING").format(
-                    sql.Identifier(self.tracking_table_name), sql.Identifier(f"{self.name}_tracking"))
+                    sql.Identifier(self.tracking_table_name), sql.Identifier(f"{self.name}_tracking")
+                )
             )
 
     def create_query_indexes(self) -> None:
@@ -95,7 +97,7 @@ class BatchProjection(Projection[View]):
 
     decoded: ClassVar[bool] = True
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.view.apply([(domain_event, tracking)], tracking)
 
     def process_batch(self, events: Sequence[tuple[Any, Tracking]], position: Tracking) -> None:

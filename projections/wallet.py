@@ -99,12 +99,24 @@ class WalletView(View):
                 test = w.test OR EXCLUDED.test,
                 version = EXCLUDED.version
             """,
-            [ids, [r.player_id for r in values], [r.currency for r in values], [r.deposits for r in values],
-             [r.withdrawals for r in values], [r.bets for r in values], [r.wins for r in values], [r.spins for r in values],
-             [r.coins_awarded for r in values], [r.coin_bets for r in values], [r.coin_wins for r in values],
-             [r.coin_spins for r in values], [r.test for r in values], [r.version for r in values]],
+            [
+                ids,
+                [r.player_id for r in values],
+                [r.currency for r in values],
+                [r.deposits for r in values],
+                [r.withdrawals for r in values],
+                [r.bets for r in values],
+                [r.wins for r in values],
+                [r.spins for r in values],
+                [r.coins_awarded for r in values],
+                [r.coin_bets for r in values],
+                [r.coin_wins for r in values],
+                [r.coin_spins for r in values],
+                [r.test for r in values],
+                [r.version for r in values],
+            ],
         )
-        moved = [(i, r.balance, r.coin_balance) for i, r in zip(ids, values) if r.balance is not None or r.coin_balance is not None]
+        moved = [(i, r.balance, r.coin_balance) for i, r in zip(ids, values, strict=True) if r.balance is not None or r.coin_balance is not None]
         if moved:
             cursor.execute(
                 f"""UPDATE {self.table("wallet")} AS w
@@ -117,7 +129,14 @@ class WalletView(View):
 
 class WalletProjection(BatchProjection):
     name = "wallet"
-    topics = tuple(get_topic(cls) for cls in (
-        Player.PlayerRegistered, Player.PlayerUpdated, Player.FundsDeposited, Player.FundsWithdrawn, Player.SpinSettled,
-        Player.GoldCoinsReceived,
-    ))
+    topics = tuple(
+        get_topic(cls)
+        for cls in (
+            Player.PlayerRegistered,
+            Player.PlayerUpdated,
+            Player.FundsDeposited,
+            Player.FundsWithdrawn,
+            Player.SpinSettled,
+            Player.GoldCoinsReceived,
+        )
+    )

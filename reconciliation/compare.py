@@ -7,18 +7,28 @@ Promotions are few and kept in a dict.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import AbstractSet, Any, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from psycopg import Connection, sql
 
 from projections.promotions import promotion_totals_sql
 from reconciliation.recompute import (
-    AWARD_TOPICS, PLAYER_TOPICS, PROMOTION_TOPICS, ZERO, AwardTotals, Event, EventReader, PlayerTotals,
-    fold_award, fold_player, fold_promotion,
+    AWARD_TOPICS,
+    PLAYER_TOPICS,
+    PROMOTION_TOPICS,
+    ZERO,
+    AwardTotals,
+    Event,
+    EventReader,
+    PlayerTotals,
+    fold_award,
+    fold_player,
+    fold_promotion,
 )
 from reconciliation.snapshot import Snapshot
 
@@ -102,9 +112,15 @@ class SortedRows(Generic[K, A]):
 
 def _award(row: dict[str, Any]) -> AwardTotals:
     return AwardTotals(
-        promo_id=row.get("promo_id") or "", spins_awarded=row["spins_awarded"], spins_used=row["spins_used"],
-        spins_cancelled=row["spins_forfeited"], bet_per_spin=row.get("bet_per_spin") or ZERO, total_win=row["total_win"],
-        expires_at=row["expires_at"], cancelled=row["cancelled_at"] is not None, coins_awarded=row.get("coins_awarded"),
+        promo_id=row.get("promo_id") or "",
+        spins_awarded=row["spins_awarded"],
+        spins_used=row["spins_used"],
+        spins_cancelled=row["spins_forfeited"],
+        bet_per_spin=row.get("bet_per_spin") or ZERO,
+        total_win=row["total_win"],
+        expires_at=row["expires_at"],
+        cancelled=row["cancelled_at"] is not None,
+        coins_awarded=row.get("coins_awarded"),
     )
 
 
@@ -140,7 +156,9 @@ def compare(snapshot: Snapshot, positions: dict[str, int], as_of: datetime, thre
     awards = AwardCheck(snapshot, positions["awards"], positions["promotions"], comparison)
     promotions = PromotionCheck(positions["promotions"], comparison)
     route: dict[str, Any] = {
-        **dict.fromkeys(PLAYER_TOPICS, wallet), **dict.fromkeys(AWARD_TOPICS, awards), **dict.fromkeys(PROMOTION_TOPICS, promotions),
+        **dict.fromkeys(PLAYER_TOPICS, wallet),
+        **dict.fromkeys(AWARD_TOPICS, awards),
+        **dict.fromkeys(PROMOTION_TOPICS, promotions),
     }
     reader = EventReader()
     for stream, topic, events in reader.streams(snapshot, tuple(route), max(positions.values(), default=0)):
@@ -158,17 +176,32 @@ class WalletCheck:
 
     MONEY = ("balance", "deposits", "withdrawals", "bets", "wins")
     COINS = ("coin_balance", "coins_awarded", "coin_bets", "coin_wins")
-    ROW_FIELDS = ("deposits", "withdrawals", "bets", "wins", "spins", "balance",
-                  "coins_awarded", "coin_bets", "coin_wins", "coin_spins", "coin_balance", "test")
+    ROW_FIELDS = (
+        "deposits",
+        "withdrawals",
+        "bets",
+        "wins",
+        "spins",
+        "balance",
+        "coins_awarded",
+        "coin_bets",
+        "coin_wins",
+        "coin_spins",
+        "coin_balance",
+        "test",
+    )
 
     def __init__(self, snapshot: Snapshot, position: int, comparison: Comparison) -> None:
         self.position = position
         self.comparison = comparison
         self.expected_sums = dict.fromkeys(self.MONEY + self.COINS, ZERO)
         self.actual_sums = dict.fromkeys(self.MONEY + self.COINS, ZERO)
-        rows = snapshot.dicts(sql.SQL(
-            "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins, coin_balance, coins_awarded, coin_bets,"
-            " coin_wins, coin_spins, test FROM wallet ORDER BY stream_id"))
+        rows = snapshot.dicts(
+            sql.SQL(
+                "SELECT stream_id, player_id, balance, deposits, withdrawals, bets, wins, spins, coin_balance, coins_awarded, coin_bets,"
+                " coin_wins, coin_spins, test FROM wallet ORDER BY stream_id"
+            )
+        )
         self.rows: SortedRows[UUID, dict[str, Any]] = SortedRows((row["stream_id"], row) for row in rows)
 
     def stream(self, stream: UUID, events: Iterator[Event]) -> None:
@@ -192,10 +225,17 @@ class WalletCheck:
     def finish(self) -> None:
         for key, row in self.rows.rest():
             self.player(key, None, row)
-        for name, field in (("player balances", "balance"), ("money in (deposits)", "deposits"),
-                            ("money out (withdrawals)", "withdrawals"), ("bets", "bets"), ("wins", "wins"),
-                            ("coin balances", "coin_balance"), ("coins awarded", "coins_awarded"),
-                            ("coin bets", "coin_bets"), ("coin wins", "coin_wins")):
+        for name, field in (
+            ("player balances", "balance"),
+            ("money in (deposits)", "deposits"),
+            ("money out (withdrawals)", "withdrawals"),
+            ("bets", "bets"),
+            ("wins", "wins"),
+            ("coin balances", "coin_balance"),
+            ("coins awarded", "coins_awarded"),
+            ("coin bets", "coin_bets"),
+            ("coin wins", "coin_wins"),
+        ):
             self.comparison.check(name, self.expected_sums[field], self.actual_sums[field])
 
 
@@ -210,8 +250,12 @@ class AwardCheck:
         self.remaining = [0, 0]
         self.used = [0, 0]
         self.expected_promotions = PromotionFigures(comparison.as_of)
-        rows = snapshot.dicts(sql.SQL("SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at,"
-                                      " coins_awarded FROM award_status ORDER BY award_id"))
+        rows = snapshot.dicts(
+            sql.SQL(
+                "SELECT award_id, spins_awarded, spins_used, spins_forfeited, total_win, cancelled_at, expires_at,"
+                " coins_awarded FROM award_status ORDER BY award_id"
+            )
+        )
         self.rows: SortedRows[UUID, AwardTotals] = SortedRows((row["award_id"], _award(row)) for row in rows)
 
     def stream(self, stream: UUID, events: Iterator[Event]) -> None:
@@ -285,17 +329,24 @@ class PromotionCheck:
                 self.test_promotions.add(promo_id)
 
     def finish(self, snapshot: Snapshot) -> None:
-        actual = {row["promo_id"]: row for row in snapshot.dicts(sql.SQL("SELECT promo_id, spins_reserved, coins_reserved, test FROM promotion_totals"))}
+        actual = {
+            row["promo_id"]: row for row in snapshot.dicts(sql.SQL("SELECT promo_id, spins_reserved, coins_reserved, test FROM promotion_totals"))
+        }
         for promo_id in sorted(self.expected.keys() | actual.keys()):
             if self.comparison.present("promotion", promo_id, self.expected.get(promo_id), actual.get(promo_id)):
                 for field in self.FIELDS:
                     self.comparison.differ("promotion", promo_id, field, self.expected[promo_id][field], actual[promo_id][field])
-        self.comparison.check("promotion spins reserved", Decimal(sum(e["spins_reserved"] for e in self.expected.values())),
-                              Decimal(sum(a["spins_reserved"] for a in actual.values())))
+        self.comparison.check(
+            "promotion spins reserved",
+            Decimal(sum(e["spins_reserved"] for e in self.expected.values())),
+            Decimal(sum(a["spins_reserved"] for a in actual.values())),
+        )
         # Coins are summed like money, without a smoke test's promotions (whose rows are still compared above).
-        self.comparison.check("promotion coins reserved",
-                              sum((e["coins_reserved"] for e in self.expected.values() if not e["test"]), ZERO),
-                              sum((a["coins_reserved"] for a in actual.values() if not a["test"]), ZERO))
+        self.comparison.check(
+            "promotion coins reserved",
+            sum((e["coins_reserved"] for e in self.expected.values() if not e["test"]), ZERO),
+            sum((a["coins_reserved"] for a in actual.values() if not a["test"]), ZERO),
+        )
 
 
 class PromotionFigures:
@@ -319,5 +370,5 @@ class PromotionFigures:
             promo["liability"] += award.unplayed() * award.bet_per_spin
         promo["wins_paid"] += award.total_win
 
-    def total(self, field: str, leaving_out: AbstractSet[str] = frozenset()) -> Decimal:
+    def total(self, field: str, leaving_out: Set[str] = frozenset()) -> Decimal:
         return sum((Decimal(p[field]) for promo_id, p in self.figures.items() if promo_id not in leaving_out), ZERO)

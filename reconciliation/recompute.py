@@ -13,12 +13,13 @@ by the events it has had a chance to apply.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import chain, groupby
 from operator import itemgetter
-from typing import Any, Iterable, Iterator
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -35,7 +36,6 @@ from reconciliation.snapshot import Snapshot
 ZERO = Decimal("0.00")
 
 Event = tuple[int, str, dict[str, Any]]  # position, event name, decoded state
-
 
 
 def _topics(aggregate: type, *names: str) -> tuple[str, ...]:
@@ -119,13 +119,17 @@ class EventReader:
         """The events of these topics up to position ``up_to``, one stream at a time in stream-id order, as
         of the run's snapshot; with each stream, its first event's topic. A stream's events are handed out
         one by one: a long stream (a promotion's reservations) is never held whole."""
-        rows = snapshot.rows(sql.SQL(
-            "SELECT originator_id, notification_id, topic, state FROM spinledger_events"
-            " WHERE notification_id <= {} AND topic = ANY({}::text[]) ORDER BY originator_id, originator_version"
-        ).format(sql.Literal(up_to), sql.Literal(list(topics))))
+        rows = snapshot.rows(
+            sql.SQL(
+                "SELECT originator_id, notification_id, topic, state FROM spinledger_events"
+                " WHERE notification_id <= {} AND topic = ANY({}::text[]) ORDER BY originator_id, originator_version"
+            ).format(sql.Literal(up_to), sql.Literal(list(topics)))
+        )
         for stream, group in groupby(rows, key=itemgetter(0)):
             first = next(group)
-            yield stream, first[2], self._decoded(chain((first,), group))
+            # One iterator, not two uses: its first row was taken above and the rest go out lazily, so the caller
+            # reads a stream's events before asking for the next stream (groupby drops what is left unread).
+            yield stream, first[2], self._decoded(chain((first,), group))  # noqa: B031
 
     def _decoded(self, rows: Iterable[tuple[UUID, int, str, bytes]]) -> Iterator[Event]:
         for _, position, topic, state in rows:
@@ -175,8 +179,11 @@ def fold_award(events: Iterable[Event], up_to: int) -> AwardTotals | None:
             break
         if kind == "FreeSpinsAwarded":
             totals = AwardTotals(
-                player_id=state["player_id"], promo_id=state["promo_id"], spins_awarded=state["spins"],
-                bet_per_spin=decimal(state["bet_per_spin"]), expires_at=instant(state["expires_at"]),
+                player_id=state["player_id"],
+                promo_id=state["promo_id"],
+                spins_awarded=state["spins"],
+                bet_per_spin=decimal(state["bet_per_spin"]),
+                expires_at=instant(state["expires_at"]),
             )
         elif kind == "GoldCoinsAwarded":
             totals = AwardTotals(player_id=state["player_id"], promo_id=state["promo_id"], coins_awarded=decimal(state["coins"]))

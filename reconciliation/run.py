@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -69,16 +70,26 @@ def reconcile(
         "events_read": events_read,
         "events_total": events_total,
         "seconds": round(time.perf_counter() - began, 3),
-        "checks": [{"name": c.name, "expected": c.expected, "actual": c.actual, "drift": c.drift, "drift_pct": c.drift_pct, "alert": c.alert} for c in checks],
+        "checks": [
+            {"name": c.name, "expected": c.expected, "actual": c.actual, "drift": c.drift, "drift_pct": c.drift_pct, "alert": c.alert} for c in checks
+        ],
         "discrepancies": [asdict(d) for d in discrepancies],
     }
 
 
 def alerts_of(report: dict[str, Any]) -> list[Alert]:
     return [
-        {"run_id": report["run_id"], "check": c["name"], "expected": c["expected"], "actual": c["actual"], "drift": c["drift"],
-         "drift_pct": c["drift_pct"], "threshold_pct": report["threshold_pct"]}
-        for c in report["checks"] if c["alert"]
+        {
+            "run_id": report["run_id"],
+            "check": c["name"],
+            "expected": c["expected"],
+            "actual": c["actual"],
+            "drift": c["drift"],
+            "drift_pct": c["drift_pct"],
+            "threshold_pct": report["threshold_pct"],
+        }
+        for c in report["checks"]
+        if c["alert"]
     ]
 
 
@@ -87,7 +98,12 @@ def announce(alerts: list[Alert], send: Callable[[Alert], None] | None) -> None:
     for alert in alerts:
         logger.error(
             "reconciliation drift: %s expected %s actual %s (%s %%, threshold %s %%), run %s",
-            alert["check"], alert["expected"], alert["actual"], alert["drift_pct"], alert["threshold_pct"], alert["run_id"],
+            alert["check"],
+            alert["expected"],
+            alert["actual"],
+            alert["drift_pct"],
+            alert["threshold_pct"],
+            alert["run_id"],
         )
         if send is not None:
             try:

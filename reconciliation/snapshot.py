@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Generator, Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import psycopg
 from psycopg import IsolationLevel, sql
@@ -39,20 +40,20 @@ class Snapshot:
         for stream in self._streams:
             stream.close()  # runs the generator's finally, which stops its fetcher
 
-    def rows(self, query: sql.Composable) -> Iterator[tuple[Any, ...]]:
+    def rows(self, query: sql.SQL | sql.Composed) -> Iterator[tuple[Any, ...]]:
         """The rows of ``query`` as of the snapshot, as tuples, streamed."""
         return self._stream(query, tuple_row)
 
-    def dicts(self, query: sql.Composable) -> Iterator[dict[str, Any]]:
+    def dicts(self, query: sql.SQL | sql.Composed) -> Iterator[dict[str, Any]]:
         """The rows of ``query`` as of the snapshot, as dictionaries by column name, streamed."""
         return self._stream(query, dict_row)
 
-    def _stream(self, query: sql.Composable, row_factory: Any) -> Iterator[Any]:
+    def _stream(self, query: sql.SQL | sql.Composed, row_factory: Any) -> Iterator[Any]:
         stream = self._batches(query, row_factory)
         self._streams.append(stream)
         return stream
 
-    def _batches(self, query: sql.Composable, row_factory: Any) -> Generator[Any, None, None]:
+    def _batches(self, query: sql.SQL | sql.Composed, row_factory: Any) -> Generator[Any, None, None]:
         batches: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
         stop = threading.Event()
         fetcher = threading.Thread(target=self._fetch, args=(query, row_factory, batches, stop), name="reconciliation-fetch", daemon=True)
@@ -66,7 +67,7 @@ class Snapshot:
             stop.set()
             fetcher.join()
 
-    def _fetch(self, query: sql.Composable, row_factory: Any, batches: queue.Queue[Any], stop: threading.Event) -> None:
+    def _fetch(self, query: sql.SQL | sql.Composed, row_factory: Any, batches: queue.Queue[Any], stop: threading.Event) -> None:
         def hand_over(item: Any) -> bool:
             while not stop.is_set():
                 try:

@@ -6,10 +6,10 @@ win's amount is always ``multiplier × line bet`` (× the free-spins multiplier 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Mapping
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,9 @@ class Evaluation:
 
 
 def visible_grid(game: SlotGame, stops: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
-    if len(stops) != game.reels or any(not 0 <= stop < size for stop, size in zip(stops, game.reel_sizes)):
+    if len(stops) != game.reels or any(not 0 <= stop < size for stop, size in zip(stops, game.reel_sizes, strict=True)):
         raise ValueError(f"reel stops {stops!r} do not fit reel sizes {game.reel_sizes!r}")
-    return tuple(tuple(strip[(stop + row) % len(strip)] for row in range(game.rows)) for strip, stop in zip(game.reel_strips, stops))
+    return tuple(tuple(strip[(stop + row) % len(strip)] for row in range(game.rows)) for strip, stop in zip(game.reel_strips, stops, strict=True))
 
 
 def line_win(game: SlotGame, symbols: tuple[int, ...]) -> tuple[int, int, int] | None:

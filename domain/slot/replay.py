@@ -35,9 +35,16 @@ def replay_spin(game: SlotGame, stored: dict[str, Any], block_before: dict[str, 
 def _replayed(game: SlotGame, stored: dict[str, Any], block_before: dict[str, Any] | None) -> Replay:
     triggered = stored.get("bonus_data") or {}
     inputs = SpinInputs(
-        game=game, spin_id=stored["spin_id"], request_id=stored["request_id"], bet=stored["bet"], currency=stored["currency"],
-        balance_before=stored["balance_before"], stops=tuple(stored["reel_stops"]),
-        new_block_id=triggered.get("block_id") or "", funding=stored["funding"], award_id=stored["award_id"],
+        game=game,
+        spin_id=stored["spin_id"],
+        request_id=stored["request_id"],
+        bet=stored["bet"],
+        currency=stored["currency"],
+        balance_before=stored["balance_before"],
+        stops=tuple(stored["reel_stops"]),
+        new_block_id=triggered.get("block_id") or "",
+        funding=stored["funding"],
+        award_id=stored["award_id"],
     )
     if stored["funding"] == BONUS:
         if block_before is None:

@@ -80,7 +80,7 @@ def _wins(game: SlotGame, evaluation: Any, amounts: tuple[Decimal, ...]) -> list
             "win_amount": amount,
             "positions": [list(p) for p in win.positions],
         }
-        for win, amount in zip(evaluation.wins, amounts)
+        for win, amount in zip(evaluation.wins, amounts, strict=True)
     ]
 
 

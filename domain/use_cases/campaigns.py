@@ -3,8 +3,8 @@ requests of a chunk of its players, each under the player's campaign key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Callable, Iterable
 
 from domain.campaign import Campaign, CampaignFigures, CampaignTerms, campaign_award_key, campaign_request_id
 from domain.clock import Clock
@@ -24,8 +24,7 @@ class Campaigns:
         """Defines the campaign, or changes a draft's terms; True if it was created."""
 
         if ":" in campaign_id:  # it would make the keys of two campaigns' players collide: x + y:z and x:y + z
-            raise ValidationFailed("campaign_id must not contain ':' (it separates the campaign from the player in award keys)",
-                                   field="campaign_id")
+            raise ValidationFailed("campaign_id must not contain ':' (it separates the campaign from the player in award keys)", field="campaign_id")
         if terms.expires_at is not None and terms.expires_at <= self.clock.now():
             raise ValidationFailed("expires_at must be in the future", field="expires_at")
         # Caught here, not as a refusal of every player: a campaign for a promotion or game that is not there.
@@ -104,13 +103,17 @@ def campaign_award_requests(campaign: Campaign, player_ids: Iterable[str]) -> li
     terms = campaign.terms
     return [
         AwardRequest(
-            player_id=player_id, promo_id=terms.promo_id, award_type=AWARD_TYPE_FREE_SPINS, award_value=terms.award_value,
-            game_code=terms.game_code, idempotency_key=campaign_award_key(campaign.campaign_id, player_id),
-            expires_at=terms.expires_at, request_id=campaign_request_id(campaign.campaign_id),
+            player_id=player_id,
+            promo_id=terms.promo_id,
+            award_type=AWARD_TYPE_FREE_SPINS,
+            award_value=terms.award_value,
+            game_code=terms.game_code,
+            idempotency_key=campaign_award_key(campaign.campaign_id, player_id),
+            expires_at=terms.expires_at,
+            request_id=campaign_request_id(campaign.campaign_id),
         )
         for player_id in player_ids
     ]
-
 
 
 def granted_outcome(campaign_id: str, granted: AwardOutcome) -> str:

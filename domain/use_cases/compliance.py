@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
@@ -12,10 +13,10 @@ from domain.errors import GameVersionUnavailable, PlayerNotFound, SpinNotFound
 from domain.games import GAME_VERSIONS
 from domain.ids import event_id_for
 from domain.player import Player
-from domain.slot.replay import replay_spin
-from domain.slot.payout import ZERO
-from domain.slot.rounds import BONUS
 from domain.results import GameRound, SpinRecord, SpinReplay
+from domain.slot.payout import ZERO
+from domain.slot.replay import replay_spin
+from domain.slot.rounds import BONUS
 
 HISTORY_READ = 500  # events read back per query while collecting a player's last games
 
@@ -33,7 +34,7 @@ class Compliance:
         if not events or not isinstance(events[0], Player.SpinSettled) or events[0].spin["spin_id"] != spin_id:
             raise SpinNotFound(f"no spin {spin_id}")
         event = events[0]
-        player = self.repository.get(stream_id, version=1)
+        player: Player = self.repository.get(stream_id, version=1)
         return SpinRecord(spin_id, event_id_for(stream_id, version), player.player_id, stream_id, version, event.timestamp, event.spin)
 
     def replay_spin(self, spin: SpinRecord) -> SpinReplay:
@@ -42,7 +43,7 @@ class Compliance:
         game = GAME_VERSIONS.get((record["game_code"], record["game_version"]))
         if game is None:
             raise GameVersionUnavailable(f"{record['game_code']} version {record['game_version']} is not installed here")
-        block_before = None
+        block_before: dict[str, Any] | None = None
         if record["funding"] == BONUS:
             block_before = self.repository.get(spin.stream_id, version=spin.version - 1).block
         replayed = replay_spin(game, record, block_before)
@@ -84,10 +85,16 @@ class Compliance:
         first, last = events[0].spin, events[-1].spin
         block_id = (first.get("bonus_data") or {}).get("block_id") or first.get("block_id")
         return GameRound(
-            round_id=round_key(first), funding=first["funding"], award_id=first["award_id"], block_id=block_id,
-            complete=block_id is None or last["block"] is None, currency=first["currency"],
-            started_at=events[0].timestamp, ended_at=events[-1].timestamp,
-            balance_start=first["balance_before"], balance_end=last["balance_after"],
+            round_id=round_key(first),
+            funding=first["funding"],
+            award_id=first["award_id"],
+            block_id=block_id,
+            complete=block_id is None or last["block"] is None,
+            currency=first["currency"],
+            started_at=events[0].timestamp,
+            ended_at=events[-1].timestamp,
+            balance_start=first["balance_before"],
+            balance_end=last["balance_after"],
             bet=sum((e.spin["debited"] for e in events), ZERO),
             total_win=sum((e.spin["total_win"] for e in events), ZERO),
             spins=[{**e.spin, "settled_at": e.timestamp} for e in events],
@@ -97,6 +104,8 @@ class Compliance:
 def round_key(spin: dict[str, Any]) -> str:
     """A free spin belongs to its block's game, as does the spin that triggered the block."""
     if spin["funding"] == BONUS:
-        return spin["block_id"]
+        block_id: str = spin["block_id"]
+        return block_id
     triggered = spin.get("bonus_data") or {}
-    return triggered.get("block_id") or spin["spin_id"]
+    key: str = triggered.get("block_id") or spin["spin_id"]
+    return key

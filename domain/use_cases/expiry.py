@@ -3,8 +3,8 @@ and ``AwardExpiringSoon`` for those about to be, each once, without waiting for 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 from uuid import UUID
 
 from domain.award import Award

@@ -78,7 +78,7 @@ class Games:
         return self._read(game_code, now)
 
     def _read(self, game_code: str, now: datetime) -> GameMaintenance | None:
-        maintenance = self._streams.load_one(GameMaintenance.create_id(game_code))
+        maintenance: GameMaintenance | None = self._streams.load_one(GameMaintenance.create_id(game_code))
         self._seen[game_code] = (maintenance, now)
         return maintenance
 

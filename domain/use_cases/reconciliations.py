@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from domain.errors import RunNotFound
-from domain.paging import page_of
-from domain.reconciliation import Reconciliation, ReconciliationLog
-from domain.paging import Page
-
 from domain.clock import Clock
+from domain.errors import RunNotFound
+from domain.paging import Page, page_of
+from domain.reconciliation import Reconciliation, ReconciliationLog
 from domain.streams import Streams, retrying
 
 
@@ -28,8 +26,13 @@ class Reconciliations:
             run = Reconciliation.complete(run_id=run_id, report=report, at=now)
             for alert in alerts:
                 run.raise_alert(
-                    check=alert["check"], expected=str(alert["expected"]), actual=str(alert["actual"]), drift=str(alert["drift"]),
-                    drift_pct=str(alert["drift_pct"]), threshold_pct=str(alert["threshold_pct"]), timestamp=now,
+                    check=alert["check"],
+                    expected=str(alert["expected"]),
+                    actual=str(alert["actual"]),
+                    drift=str(alert["drift"]),
+                    drift_pct=str(alert["drift_pct"]),
+                    threshold_pct=str(alert["threshold_pct"]),
+                    timestamp=now,
                 )
             log = self._log() or ReconciliationLog.open(now)
             log.record_run(str(run_id), report["status"], timestamp=now)
@@ -51,4 +54,5 @@ class Reconciliations:
         return Page(data=[runs[UUID(run_id)].report for run_id in page], next_cursor=next_cursor, has_more=has_more)
 
     def _log(self) -> ReconciliationLog | None:
-        return self._streams.load_one(ReconciliationLog.ID)
+        log: ReconciliationLog | None = self._streams.load_one(ReconciliationLog.ID)
+        return log

@@ -13,15 +13,17 @@ anything else (an award received, a deposit) and it is decided again on the new 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from domain.award import ACTIVE, EXPIRED, Award
+from domain.clock import Clock, RandomBytes
 from domain.errors import (
     AwardExpired,
     AwardNotActive,
@@ -33,8 +35,8 @@ from domain.errors import (
     ConcurrentModification,
     CurrencyMismatch,
     DomainError,
-    IdempotencyKeyReused,
     GameUnderMaintenance,
+    IdempotencyKeyReused,
     Ineligible,
     InsufficientFunds,
     InvalidCoinValue,
@@ -54,11 +56,10 @@ from domain.player import Player
 from domain.regions import minimum_age
 from domain.request_record import SPIN, RequestRecord
 from domain.requests import SpinCommand
+from domain.results import AwardStatus, GameState, SettledSpin, SpinOutcome
 from domain.slot.definition import SlotGame
 from domain.slot.rng import draw_stops
 from domain.slot.rounds import AWARD, BONUS, CASH, COINS, Block, SpinInputs, play_base_spin, play_bonus_spin
-from domain.clock import Clock, RandomBytes
-from domain.results import AwardStatus, GameState, SpinOutcome, SettledSpin
 from domain.streams import MAX_ATTEMPTS, Streams
 from domain.use_cases.games import Games
 
@@ -113,8 +114,18 @@ SpinResult = SpinOutcome | DomainError
 # The refusals a player's state decides (its balance, its block, its profile, whether it exists). A game under
 # maintenance is one: whether the player has a block to finish is the player's state.
 REFUSED_ON_THE_PLAYER = (
-    PlayerNotFound, PlayerSelfExcluded, PlayerCoolingOff, JurisdictionBlocked, Ineligible, InsufficientFunds, CurrencyMismatch,
-    BonusRoundActive, NoBonusRoundActive, BlockIdMismatch, LossLimitReached, GameUnderMaintenance,
+    PlayerNotFound,
+    PlayerSelfExcluded,
+    PlayerCoolingOff,
+    JurisdictionBlocked,
+    Ineligible,
+    InsufficientFunds,
+    CurrencyMismatch,
+    BonusRoundActive,
+    NoBonusRoundActive,
+    BlockIdMismatch,
+    LossLimitReached,
+    GameUnderMaintenance,
 )
 _AFTER_GROUP = None  # settled alone after the group: a copy of a request in it (a replay by then), or a refusal
 
@@ -202,9 +213,11 @@ class Spins:
             try:
                 self._streams.save(*changed.values())
             except IntegrityError:
-                return [self._settle_alone(job) if isinstance(result, SpinOutcome) or result is None else result
-                        for job, result in zip(jobs, results)]
-        return [result if result is not None else self._settle_alone(job) for job, result in zip(jobs, results)]
+                return [
+                    self._settle_alone(job) if isinstance(result, SpinOutcome) or result is None else result
+                    for job, result in zip(jobs, results, strict=True)
+                ]
+        return [result if result is not None else self._settle_alone(job) for job, result in zip(jobs, results, strict=True)]
 
     def _second_in_group(self, job: SpinJob, first: SpinJob) -> SpinResult | None:
         """A player's second spin in one group: a copy of the first (same request id) is settled after
@@ -255,8 +268,12 @@ class Spins:
         spin_version = player.version
         self._complete_blocks(player, record, touched, now)
         idempotency = RequestRecord.record(
-            scope=SPIN, key=job.key, fingerprint=command.fingerprint(),
-            player_id=command.player_id, player_version=spin_version, at=now,
+            scope=SPIN,
+            key=job.key,
+            fingerprint=command.fingerprint(),
+            player_id=command.player_id,
+            player_version=spin_version,
+            at=now,
         )
         return [player, *touched, idempotency]
 
@@ -284,11 +301,20 @@ class Spins:
             check_loss_limits(player, bet, now)
             if player.balance < bet:
                 raise InsufficientFunds(f"the balance, {player.balance}, is less than the bet, {bet}")
-        record = play_base_spin(SpinInputs(
-            game=game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=bet,
-            currency=currency, balance_before=balance, stops=job.stops,
-            new_block_id=str(uuid7(now, self.random_bytes)), funding=funding, award_id=command.award_id,
-        ))
+        record = play_base_spin(
+            SpinInputs(
+                game=game,
+                spin_id=str(uuid7(now, self.random_bytes)),
+                request_id=command.request_id,
+                bet=bet,
+                currency=currency,
+                balance_before=balance,
+                stops=job.stops,
+                new_block_id=str(uuid7(now, self.random_bytes)),
+                funding=funding,
+                award_id=command.award_id,
+            )
+        )
         touched: list[Any] = []
         if award is not None:
             award.play_spin(record["spin_id"], AWARD, record["total_win"], timestamp=now)
@@ -303,15 +329,26 @@ class Spins:
         if block.block_id != command.block_id:
             raise BlockIdMismatch("blockId is not the block in play", field="blockId")
         if block.coins != command.coins:  # the block is paid in what triggered it: finished in a session of that
-            raise CurrencyMismatch(f"the block in play was triggered in {COIN_CURRENCY if block.coins else player.currency}:"
-                                   " finish it in a session in that currency")
+            raise CurrencyMismatch(
+                f"the block in play was triggered in {COIN_CURRENCY if block.coins else player.currency}: finish it in a session in that currency"
+            )
         # A block triggered in gold coins is played and paid in coins.
         currency, balance = (COIN_CURRENCY, player.coin_balance) if block.coins else (player.currency, player.balance)
-        record = play_bonus_spin(SpinInputs(
-            game=job.game, spin_id=str(uuid7(now, self.random_bytes)), request_id=command.request_id, bet=block.triggering_bet,
-            currency=currency, balance_before=balance, stops=job.stops, new_block_id=block.block_id,
-            funding=BONUS, award_id=block.award_id,
-        ), block)
+        record = play_bonus_spin(
+            SpinInputs(
+                game=job.game,
+                spin_id=str(uuid7(now, self.random_bytes)),
+                request_id=command.request_id,
+                bet=block.triggering_bet,
+                currency=currency,
+                balance_before=balance,
+                stops=job.stops,
+                new_block_id=block.block_id,
+                funding=BONUS,
+                award_id=block.award_id,
+            ),
+            block,
+        )
         touched: list[Any] = []
         if block.award_id is not None and (award := loaded.get(UUID(block.award_id))) is not None:
             award.play_spin(record["spin_id"], BONUS, record["total_win"], timestamp=now)
@@ -322,24 +359,35 @@ class Spins:
         summary = record["block_summary"]
         if summary is not None:
             player.complete_block(
-                kind="free_spins", block_id=summary["block_id"], award_id=record["award_id"],
-                spins_played=summary["total_spins_played"], total_win=summary["total_win"],
-                triggering_bet=summary["triggering_bet"], win_multiple=summary["win_multiple"], timestamp=now,
+                kind="free_spins",
+                block_id=summary["block_id"],
+                award_id=record["award_id"],
+                spins_played=summary["total_spins_played"],
+                total_win=summary["total_win"],
+                triggering_bet=summary["triggering_bet"],
+                win_multiple=summary["win_multiple"],
+                timestamp=now,
             )
         for award in touched:
             if record["funding"] == AWARD and award.spins_used == award.spins_awarded:  # its last spin: the award is complete
                 player.complete_block(
-                    kind="award", block_id=str(award.id), award_id=str(award.id), spins_played=award.spins_used,
-                    total_win=award.total_win, triggering_bet=award.bet_per_spin,
-                    win_multiple=(award.total_win / award.bet_per_spin).quantize(Decimal("0.01")), timestamp=now,
+                    kind="award",
+                    block_id=str(award.id),
+                    award_id=str(award.id),
+                    spins_played=award.spins_used,
+                    total_win=award.total_win,
+                    triggering_bet=award.bet_per_spin,
+                    win_multiple=(award.total_win / award.bet_per_spin).quantize(Decimal("0.01")),
+                    timestamp=now,
                 )
 
     @staticmethod
     def _coin_bet(command: SpinCommand, game: SlotGame, player: Player) -> tuple[Decimal, str, str, Decimal]:
         """A spin in gold coins: the bet, on the game's own bet ladder, taken from the coin balance."""
         if command.award_id is not None:
-            raise ValidationFailed(f"awardId: an award's free spins are played in a session in {player.currency}, not in {COIN_CURRENCY}",
-                                   field="awardId")
+            raise ValidationFailed(
+                f"awardId: an award's free spins are played in a session in {player.currency}, not in {COIN_CURRENCY}", field="awardId"
+            )
         if command.bet is None:
             raise ValidationFailed("betAmount is required", field="betAmount")
         if command.currency != COIN_CURRENCY:
@@ -378,7 +426,7 @@ class Spins:
         return SettledSpin(record=record, settled_at=record["settled_at"], processing_ms=record["processing_ms"])
 
     def _player(self, player_id: str) -> Player:
-        player = self._streams.load_one(Player.stream_id(player_id))
+        player: Player | None = self._streams.load_one(Player.stream_id(player_id))
         if player is None:
             raise PlayerNotFound(f"no player {player_id!r}", field="player_id")
         return player

@@ -6,15 +6,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.clock import Clock
 from domain.errors import (
-    DepositLimitExceeded, IdempotencyKeyReused, InsufficientFunds, PlayerNotFound, PlayerSelfExcluded, TransactionNotFound, ValidationFailed,
+    DepositLimitExceeded,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    PlayerNotFound,
+    PlayerSelfExcluded,
+    TransactionNotFound,
+    ValidationFailed,
 )
-from domain.limits import DEPOSIT_LIMITS, refuse_past_limits
 from domain.ids import event_id_for
+from domain.limits import DEPOSIT_LIMITS, refuse_past_limits
 from domain.player import Player
 from domain.request_record import WALLET, RequestRecord
 from domain.requests import DEPOSIT, FundsRequest
-from domain.clock import Clock
 from domain.results import FundsOutcome, FundsReceipt
 from domain.streams import Streams, retrying
 
@@ -22,8 +28,9 @@ from domain.streams import Streams, retrying
 def check_deposit_limits(player: Player, amount: Decimal, now: datetime) -> None:
     """Refuses a deposit that would pass a deposit limit in force; decided on the player's recorded stream, whose
     version the append checks, so two deposits cannot pass a limit together."""
-    refuse_past_limits(DepositLimitExceeded, f"a deposit of {amount}", player.limits_at(now), DEPOSIT_LIMITS, player.deposit_tally,
-                       amount, now, field="amount")
+    refuse_past_limits(
+        DepositLimitExceeded, f"a deposit of {amount}", player.limits_at(now), DEPOSIT_LIMITS, player.deposit_tally, amount, now, field="amount"
+    )
 
 
 class Wallet:
@@ -58,8 +65,12 @@ class Wallet:
                 player.withdraw(request.transaction_id, request.amount, request.currency, player.balance - request.amount, timestamp=now)
             event = player.pending_events[-1]
             record = RequestRecord.record(
-                scope=WALLET, key=request.transaction_id, fingerprint=request.fingerprint(),
-                player_id=request.player_id, player_version=player.version, at=now,
+                scope=WALLET,
+                key=request.transaction_id,
+                fingerprint=request.fingerprint(),
+                player_id=request.player_id,
+                player_version=player.version,
+                at=now,
             )
             self._streams.save(player, record)
             return FundsOutcome(self._funds_receipt(event, request.player_id), replayed=False)

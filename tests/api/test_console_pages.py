@@ -7,10 +7,14 @@ from decimal import Decimal
 import json
 import re
 
+import psycopg
+
+from app.config import Settings
+from app import create_app
 from tests.api.helpers import define, funded_session, register, spin
 from tests.api.test_operations_api import caught_up
 from tests.console_support import page, sign_in, table_rows
-from tests.support import ADMIN, COMPLIANCE, award_json, unique
+from tests.support import ADMIN, API_KEYS, COMPLIANCE, award_json, unique
 
 FINANCE = {"Authorization": "Bearer test-finance-key"}
 MARKETING = {"Authorization": "Bearer test-marketing-key"}
@@ -175,22 +179,28 @@ def test_the_spin_page_replays_the_spin_and_says_it_matches(app, client):
     assert soup.select_one("table.grid") is not None
 
 
-def test_a_stored_spin_altered_after_the_fact_is_shown_as_not_matching_its_replay(app, client, db):
-    _, session = funded_session(client, "10.00")
-    spin_id = spin(client, session).json["spinId"]
-    caught_up(app)
-    altered = db.execute(  # someone with write access to the store raises the recorded win
-        """UPDATE spinledger_events SET state = convert_to(jsonb_set(convert_from(state, 'UTF8')::jsonb, '{spin,total_win,_data_}',
-                   to_jsonb(((convert_from(state, 'UTF8')::jsonb #>> '{spin,total_win,_data_}')::numeric + 100)::text))::text, 'UTF8')
-           WHERE topic LIKE '%%SpinSettled' AND convert_from(state, 'UTF8')::jsonb #>> '{spin,spin_id}' = %s""", [spin_id]).rowcount
-    assert altered == 1
-    sign_in(client)
-    soup = page(client.get(f"/console/spins/{spin_id}"))
-    verdict = soup.find(class_="verdict")
-    assert verdict.get_text(" ", strip=True).startswith("Replay: does not match") and "total_win" in verdict.get_text()
-    assert "mismatch" in verdict["class"]
-    replay = client.get(f"/api/v1/spins/{spin_id}/replay", headers=COMPLIANCE).json
-    assert replay["matches"] is False and "total_win" in replay["mismatches"]
+def test_a_stored_spin_altered_after_the_fact_is_shown_as_not_matching_its_replay(own_database, clock, random_bytes):
+    app = create_app(Settings(database_url=own_database, api_keys=API_KEYS), clock=clock, random_bytes=random_bytes)  # it tampers
+    try:
+        client = app.test_client()
+        _, session = funded_session(client, "10.00")
+        spin_id = spin(client, session).json["spinId"]
+        caught_up(app)
+        with psycopg.connect(own_database, autocommit=True) as db:  # someone with write access to the store raises the recorded win
+            altered = db.execute(
+                """UPDATE spinledger_events SET state = convert_to(regexp_replace(convert_from(state, 'UTF8'),
+                       '"total_win":\\{"_type_":"decimal_str","_data_":"', '"total_win":{"_type_":"decimal_str","_data_":"9'), 'UTF8')
+                   WHERE topic LIKE '%%SpinSettled' AND convert_from(state, 'UTF8')::jsonb #>> '{spin,spin_id}' = %s""", [spin_id]).rowcount
+        assert altered == 1
+        sign_in(client)
+        soup = page(client.get(f"/console/spins/{spin_id}"))
+        verdict = soup.find(class_="verdict")
+        assert verdict.get_text(" ", strip=True).startswith("Replay: does not match") and "total_win" in verdict.get_text()
+        assert "mismatch" in verdict["class"]
+        replay = client.get(f"/api/v1/spins/{spin_id}/replay", headers=COMPLIANCE).json
+        assert replay["matches"] is False and "total_win" in replay["mismatches"]
+    finally:
+        app.extensions["spinledger"].close()
 
 
 def test_the_audit_page_lists_the_calls_the_api_lists(app, client):

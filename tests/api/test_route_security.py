@@ -60,6 +60,7 @@ EXPECTED_SCOPES = {
     ("get", "/api/v1/spins/{spin_id}/replay"): {"compliance"},
     ("get", "/api/v1/players/{player_id}/game-history"): {"compliance"},
     ("get", "/api/v1/audit/requests"): {"compliance"},
+    ("get", "/api/v1/audit/requests/{request_id}"): {"compliance"},
     ("get", "/metrics"): {"metrics"},
     ("post", "/api/v1/webhooks"): {"awards:write"},
     ("get", "/api/v1/webhooks"): {"awards:write"},
@@ -101,10 +102,18 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
     return [(method, path, operation) for path, item in document["paths"].items() for method, operation in item.items() if method in METHODS]
 
 
+INTEGER_PARAMETERS = {"{request_id}"}  # an audit log row's id
+
+
 def concrete(path: str) -> str:
     """The path with each parameter filled with a value of the right shape (nothing exists under it)."""
-    return re.sub(r"\{[^}]+\}", lambda m: str(uuid.UUID(int=random.Random(m.group(0)).getrandbits(128), version=4))
-                  if "id" in m.group(0) and "player" not in m.group(0) and "promo" not in m.group(0) else "p-nobody", path)
+    def value(name: str) -> str:
+        if name in INTEGER_PARAMETERS:
+            return str(random.Random(name).randrange(10**9, 10**10))
+        if "id" in name and "player" not in name and "promo" not in name:
+            return str(uuid.UUID(int=random.Random(name).getrandbits(128), version=4))
+        return "p-nobody"
+    return re.sub(r"\{[^}]+\}", lambda m: value(m.group(0)), path)
 
 
 def call(web, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]

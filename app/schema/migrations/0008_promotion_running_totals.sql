@@ -22,7 +22,7 @@ FROM (
     SELECT promo_id,
            sum(coalesce(spins_awarded, 0)) AS spins_awarded,
            sum(spins_used) AS spins_used,
-           sum(spins_forfeited) FILTER (WHERE cancelled_at IS NOT NULL) AS spins_cancelled,
+           coalesce(sum(spins_forfeited) FILTER (WHERE cancelled_at IS NOT NULL), 0) AS spins_cancelled,
            coalesce(sum(coalesce(spins_awarded, 0) - spins_used - spins_forfeited)
                     FILTER (WHERE cancelled_at IS NULL AND expiry_recorded_at IS NOT NULL), 0) AS spins_expired_recorded,
            coalesce(sum(coalesce(spins_awarded, 0) - spins_used - spins_forfeited)

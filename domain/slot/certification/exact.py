@@ -83,8 +83,8 @@ def spin_histogram(game: SlotGame, tables: GameTables | None = None) -> SpinHist
 def _moments(counts: np.ndarray, values: np.ndarray, total: int) -> tuple[Fraction, Fraction]:
     weights = [int(c) for c in counts]
     return (
-        Fraction(sum(w * int(v) for w, v in zip(weights, values)), total),
-        Fraction(sum(w * int(v) ** 2 for w, v in zip(weights, values)), total),
+        Fraction(sum(w * int(v) for w, v in zip(weights, values, strict=True)), total),
+        Fraction(sum(w * int(v) ** 2 for w, v in zip(weights, values, strict=True)), total),
     )
 
 
@@ -147,7 +147,9 @@ def exact_report(game: SlotGame) -> ExactReport:
 
     # A unit: one free spin and all that its retriggers add.
     mean_u = mean_v / (1 - retrigger_spins * q)
-    square_u = (square_v + 2 * retrigger_spins * v_and_retrigger * mean_u + q * retrigger_spins * (retrigger_spins - 1) * mean_u**2) / (1 - retrigger_spins * q)
+    square_u = (square_v + 2 * retrigger_spins * v_and_retrigger * mean_u + q * retrigger_spins * (retrigger_spins - 1) * mean_u**2) / (
+        1 - retrigger_spins * q
+    )
 
     def block(initial: int) -> tuple[Fraction, Fraction]:
         return initial * mean_u, initial * square_u + initial * (initial - 1) * mean_u**2

@@ -7,8 +7,8 @@ retriggers and the max-win cap) spin by spin, all blocks of a chunk at once.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numpy.random import Generator, default_rng

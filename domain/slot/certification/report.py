@@ -28,15 +28,18 @@ def confirms(exact: ExactReport, sampled: MonteCarloResult) -> bool:
 def render(game: SlotGame, exact: ExactReport, exact_seconds: float, sampled: MonteCarloResult | None) -> str:
     spins = ", ".join(f"{n} -> {float(e):.3f}" for n, e in exact.expected_free_spins.items())
     lines = [
-        f"{game.name} ({game.code}, game version {game.version}), {game.reels}x{game.rows}, {game.lines} lines, reels {'/'.join(map(str, game.reel_sizes))}",
+        f"{game.name} ({game.code}, game version {game.version}), {game.reels}x{game.rows}, {game.lines} lines,"
+        f" reels {'/'.join(map(str, game.reel_sizes))}",
         "",
         f"exact, every one of {exact.combinations:,} stop combinations ({exact_seconds:.2f} s)",
-        f"  RTP                      {percent(exact.rtp)}   target {percent(TARGET, 2)} ± {percent(TOLERANCE, 2)}: {'within' if within_target(exact) else 'OUTSIDE'}",
+        f"  RTP                      {percent(exact.rtp)}   target {percent(TARGET, 2)} ± {percent(TOLERANCE, 2)}:"
+        f" {'within' if within_target(exact) else 'OUTSIDE'}",
         f"                           = {exact.rtp.numerator}/{exact.rtp.denominator}",
         f"  base game                {percent(exact.base_rtp)}",
         f"  free spins               {percent(exact.free_spins_rtp)}",
         f"  hit rate                 {percent(exact.hit_rate, 2)} (1 in {1 / float(exact.hit_rate):.2f} spins wins or triggers)",
-        f"  free spins trigger       1 in {1 / float(exact.trigger_probability):.1f} spins ({percent(exact.trigger_probability)}; retrigger the same per free spin)",
+        f"  free spins trigger       1 in {1 / float(exact.trigger_probability):.1f} spins"
+        f" ({percent(exact.trigger_probability)}; retrigger the same per free spin)",
         f"  free spins per block     {spins} (by spins awarded, retriggers included)",
         f"  standard deviation       {exact.standard_deviation:.4f} x bet per spin",
         f"  max win                  {game.max_win_multiple:,} x bet per round; a block reaches it with p <= {exact.max_win_probability_bound:.1e},",

@@ -40,7 +40,7 @@ def tables_for(game: SlotGame) -> GameTables:
         for strip in game.reel_strips
     )
     scatters = tuple((window == game.scatter - 1).sum(axis=1) for window in windows)
-    line_pay = np.zeros(symbols ** game.reels, dtype=np.int64)
+    line_pay = np.zeros(symbols**game.reels, dtype=np.int64)
     for code, line in enumerate(product(range(1, symbols + 1), repeat=game.reels)):
         found = line_win(game, line)
         if found:
