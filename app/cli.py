@@ -25,6 +25,7 @@ from app.config import ConfigError, Settings
 from app.database import create_database, start_embedded_server, with_database
 from app.db_cli import add_db_commands, db_command
 from app.logs import configure_logging
+from app.openapi_cli import add_openapi_command, openapi_command
 from app.schema import first_line
 from app.smoke import add_smoke_command, smoke_command
 
@@ -287,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     add_campaign_commands(commands)
     add_db_commands(commands)
     add_smoke_command(commands)
+    add_openapi_command(commands)
     args = parser.parse_args(argv)
     if args.command == "rtp":
         return rtp(args.spins, args.seed)
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # The commands that do one thing on the database and exit: they find it as with_reachable_database says.
-ONE_SHOT_COMMANDS = ("projections", "reconcile", "events", "audit", "db", "campaigns")
+ONE_SHOT_COMMANDS = ("projections", "reconcile", "events", "audit", "db", "campaigns", "openapi")
 
 
 def one_shot(settings: Settings, args: argparse.Namespace) -> int:
@@ -331,6 +333,8 @@ def one_shot(settings: Settings, args: argparse.Namespace) -> int:
         return audit_command(settings, args)
     if args.command == "db":
         return db_command(settings, args)
+    if args.command == "openapi":
+        return openapi_command(settings, args)
     return campaign_command(settings, args)
 
 

@@ -7,8 +7,8 @@
 # openapi-typescript). OUT_DIR defaults to clients/typescript itself; the tests pass a temporary directory and
 # compare what it holds with the committed files.
 #
-# The document comes from the app through Flask's test client (dump_openapi.py): no server runs. It needs a
-# PostgreSQL: DATABASE_URL when set, else a scratch database on the local server (or an embedded one).
+# The document comes from the app through Flask's test client (`spinledger openapi`): no server runs. It needs a
+# PostgreSQL, found as every one-shot spinledger command finds it: DATABASE_URL, else make run's embedded one.
 # PYTHON is the interpreter of the project's virtual environment (default: .venv/bin/python at the root).
 set -euo pipefail
 
@@ -23,7 +23,7 @@ if [ ! -d node_modules ]; then
 fi
 
 mkdir -p "$out/src"
-"$python" "$here/dump_openapi.py" "$out/openapi.json"
+"$python" -m app.cli openapi "$out/openapi.json"
 # --default-non-nullable false: a request field with a default (expires_at, issued_at, test, ...) stays optional.
 ./node_modules/.bin/openapi-typescript "$out/openapi.json" --default-non-nullable false -o "$out/src/schema.d.ts" >/dev/null
 echo "generated $out/openapi.json and $out/src/schema.d.ts"

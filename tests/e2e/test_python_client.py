@@ -18,19 +18,19 @@ import requests
 import spinledger_client.client as client_module
 from spinledger_client import Client, SpinledgerError
 from tests.e2e.conftest import SYNTHETIC_PLAYERS, Server
+from tests.e2e.readme_examples import key_map, parse_readme
 from tests.support import API_KEYS, GAME, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "clients" / "python" / "README.md"
-# The client's README runs its examples with a key named dev-key that has every scope they use.
-DEV_KEY = {"dev-key": {"name": "dev", "scopes": ["players:write", "promotions:write", "awards:write", "awards:read",
-                                                 "compliance", "finance"]}}
+# The client's README runs its examples with the keys of the main README's key map.
+README_KEYS = key_map(parse_readme((ROOT / "README.md").read_text()))
 
 
 @pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[Server]:
-    """The e2e server, with the tests' keys and the README's dev-key."""
-    running = Server(database_url, env={**SYNTHETIC_PLAYERS, "SPINLEDGER_API_KEYS": json.dumps({**API_KEYS, **DEV_KEY})})
+    """The e2e server, with the tests' keys and the README's key map."""
+    running = Server(database_url, env={**SYNTHETIC_PLAYERS, "SPINLEDGER_API_KEYS": json.dumps({**API_KEYS, **README_KEYS})})
     yield running
     running.stop()
 

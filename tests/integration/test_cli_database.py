@@ -21,6 +21,7 @@ ONE_SHOT = [
     ("audit", "purge"),
     ("campaigns", "status", "00000000-0000-0000-0000-000000000000"),
     ("projections", "rebuild"),
+    ("openapi",),
 ]
 
 
